@@ -1,0 +1,191 @@
+//! The command line: global flags and one subcommand per verb (clap derive).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::blueprint::StackRole;
+use crate::error::EXIT_CODES_HELP;
+use crate::printer::OutputFormat;
+use crate::stack::deploy::Method;
+
+/// nodectl turns one .env file into running, secure nodes of decentralized compute networks
+/// on AWS: it renders CloudFormation templates, deploys them through change sets, writes the
+/// stack outputs as JSON (the CDK --outputs-file format) and destroys them again.
+///
+/// stdout carries data only (templates, JSON, outputs); progress and errors go to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "nodectl", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// Flags that every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The .env file with the node configuration (read, never written; the process
+    /// environment overrides its keys).
+    #[arg(long, global = true, value_name = "PATH", default_value = ".env")]
+    pub env_file: PathBuf,
+
+    /// AWS named profile for credentials (default: the standard chain, AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region; overrides AWS_REGION from the environment and the .env file.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send every AWS request to this endpoint instead of AWS (a local emulator, e.g.
+    /// http://127.0.0.1:4566). Also read from AWS_ENDPOINT_URL.
+    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Format of the data written to stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// More detail on stderr (-v: debug logs, -vv: trace logs).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the CloudFormation templates (offline: no credentials, no network).
+    ///
+    /// With --out-dir, writes <stack name>.template.json files and prints their paths;
+    /// without, prints one stack's template, or for `all` a JSON object keyed by stack name.
+    Render {
+        /// Which stacks.
+        #[arg(value_enum, default_value_t = StackSelection::All)]
+        stack: StackSelection,
+        /// Directory to write the templates into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+
+    /// Deploy stacks (common first), through a change set unless --method direct.
+    Deploy(DeployArgs),
+
+    /// Delete stacks, single-node before common (default: all).
+    Destroy(DestroyArgs),
+
+    /// Print the stack outputs (in the CDK --outputs-file format with --output json).
+    Outputs,
+
+    /// Print each stack's status and last update.
+    Status,
+
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Which stacks of the blueprint a command acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StackSelection {
+    /// The shared stack (IAM role and instance profile).
+    Common,
+    /// The node stack (network, security group, instance, volume, dashboard).
+    SingleNode,
+    /// Both.
+    All,
+}
+
+impl StackSelection {
+    /// The selected roles in deploy order (common first).
+    pub fn roles(self) -> Vec<StackRole> {
+        match self {
+            StackSelection::Common => vec![StackRole::Common],
+            StackSelection::SingleNode => vec![StackRole::SingleNode],
+            StackSelection::All => vec![StackRole::Common, StackRole::SingleNode],
+        }
+    }
+}
+
+fn parse_timeout(value: &str) -> Result<Duration, String> {
+    if value.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(value).map_err(|err| format!("{err} (use e.g. 90s, 30m, 2h, or 0)"))
+}
+
+/// Arguments of `deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Which stacks: `single-node` needs `common` deployed first; `all` does both in order.
+    #[arg(value_enum)]
+    pub stack: StackSelection,
+
+    /// Write the outputs to this JSON file ({"<stack>": {"<OutputKey>": "<value>"}}, as
+    /// `cdk deploy --outputs-file`), merged into the file if it exists; also on no-op deploys.
+    #[arg(long, short = 'O', value_name = "FILE")]
+    pub outputs_file: Option<PathBuf>,
+
+    /// Execute without asking (required when stdin is not a terminal, e.g. in CI).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Create the change set and print it, but do not execute it (one stack at a time).
+    #[arg(long)]
+    pub no_execute: bool,
+
+    /// `change-set`: preview, confirm, execute. `direct`: CreateStack/UpdateStack with no
+    /// preview, as `cdk deploy --method direct`.
+    #[arg(long, value_enum, default_value_t = Method::ChangeSet)]
+    pub method: Method,
+
+    /// Give up waiting for one stack operation after this long (e.g. 45m; 0: no limit). The
+    /// operation itself goes on in CloudFormation.
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+/// Arguments of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Which stacks; `common` is refused while a node stack still imports its exports.
+    #[arg(value_enum, default_value_t = StackSelection::All)]
+    pub stack: StackSelection,
+
+    /// Delete without asking (required when stdin is not a terminal, e.g. in CI).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Give up waiting for one deletion after this long (e.g. 45m; 0: no limit).
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn timeouts_parse() {
+        assert_eq!(parse_timeout("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_timeout("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_timeout("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_timeout("soon").is_err());
+    }
+}

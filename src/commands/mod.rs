@@ -1,0 +1,138 @@
+//! CLI glue: one function per verb. Each loads the configuration (offline validation first),
+//! connects to AWS only when the verb needs it (after the account check), and prints through
+//! the [`Printer`].
+
+mod deploy;
+mod destroy;
+mod inspect;
+mod render;
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use clap::CommandFactory;
+
+use crate::aws::{self, AwsError, AwsOptions};
+use crate::blueprint::{self, allora, BlueprintKind, Plan};
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::printer::Printer;
+use crate::settings::Settings;
+use crate::stack::{Engine, PollConfig};
+
+/// Runs the parsed command.
+pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
+    match &cli.command {
+        Command::Render { stack, out_dir } => {
+            render::run(&cli.global, printer, *stack, out_dir.as_deref())
+        }
+        Command::Deploy(args) => deploy::run(&cli.global, printer, args).await,
+        Command::Destroy(args) => destroy::run(&cli.global, printer, args).await,
+        Command::Outputs => inspect::outputs(&cli.global, printer).await,
+        Command::Status => inspect::status(&cli.global, printer).await,
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "nodectl", &mut buffer);
+            printer.data(&String::from_utf8_lossy(&buffer));
+            Ok(())
+        }
+    }
+}
+
+/// Reads the `.env` file and builds the validated plan. No AWS request is made. Registers the
+/// configuration's secrets with the printer and prints the warnings.
+pub fn load_plan(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
+    let process_env: HashMap<String, String> = std::env::vars().collect();
+    let mut flags = HashMap::new();
+    if let Some(region) = &global.region {
+        flags.insert("AWS_REGION".to_string(), ("--region", region.clone()));
+    }
+    let settings = Settings::load(&global.env_file, process_env, flags)?;
+    for secret in allora::secrets(&settings) {
+        printer.register_secret(&secret);
+    }
+    let plan = match blueprint::detect(&settings)? {
+        BlueprintKind::Allora => allora::plan(&settings)?,
+    };
+    for warning in &plan.warnings {
+        printer.warn(warning);
+    }
+    tracing::debug!(
+        blueprint = plan.blueprint.name(),
+        region = %plan.region,
+        stacks = ?plan.stacks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        "configuration loaded from {}",
+        global.env_file.display()
+    );
+    Ok(plan)
+}
+
+/// The SDK configuration and the checked account id.
+pub struct Connection {
+    /// Shared SDK configuration.
+    pub sdk: SdkConfig,
+    /// The caller's account, equal to `AWS_ACCOUNT_ID`.
+    pub account: String,
+}
+
+/// Checks `AWS_ACCOUNT_ID` offline, then against the credentials' account (STS
+/// GetCallerIdentity, a read-only call) before anything else is sent to AWS.
+pub async fn connect(global: &GlobalArgs, plan: &Plan) -> Result<Connection> {
+    let (expected, source) = plan.require_account()?;
+    let max_attempts = std::env::var("NODECTL_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(aws::DEFAULT_MAX_ATTEMPTS);
+    let sdk = aws::load(&AwsOptions {
+        profile: global.profile.clone(),
+        region: plan.region.clone(),
+        endpoint_url: global.endpoint_url.clone(),
+        max_attempts,
+    })
+    .await;
+    let identity = aws_sdk_sts::Client::new(&sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|err| {
+            let err = AwsError::from_sdk(err);
+            let hint = err.generic_hint();
+            Error::aws(
+                format!(
+                    "cannot check the AWS account (STS GetCallerIdentity in `{}`)",
+                    plan.region
+                ),
+                err,
+                hint,
+            )
+        })?;
+    let actual = identity.account().unwrap_or_default().to_string();
+    if actual != expected {
+        return Err(Error::AccountMismatch {
+            expected: expected.to_string(),
+            actual,
+            configured_at: source.clone(),
+        });
+    }
+    tracing::debug!(account = %actual, region = %plan.region, "credentials checked");
+    Ok(Connection {
+        sdk,
+        account: actual,
+    })
+}
+
+/// A stack engine over `connection`, with `timeout` (zero: no limit).
+pub fn engine<'a>(
+    connection: &Connection,
+    plan: &Plan,
+    printer: &'a Printer,
+    timeout: std::time::Duration,
+) -> Engine<'a> {
+    Engine {
+        cfn: aws_sdk_cloudformation::Client::new(&connection.sdk),
+        printer,
+        region: plan.region.clone(),
+        poll: PollConfig::from_env(),
+        timeout: (!timeout.is_zero()).then_some(timeout),
+    }
+}

@@ -1,0 +1,306 @@
+//! The one error type of nodectl: what failed, while doing what, the AWS code and message, a
+//! `hint:` for what to do next, and the process exit code.
+//!
+//! Every message is printed by [`crate::printer::Printer::error`] in the shape
+//!
+//! ```text
+//! error: cannot deploy stack `allora-single-node` in `us-east-1`: ValidationError: <AWS message>
+//! hint: <what to do next>
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::aws::AwsError;
+
+/// Process exit codes, documented in `nodectl --help` and the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// 0: success, including a deploy with no changes and a destroy of absent stacks.
+    Success = 0,
+    /// 1: any error not listed below: invalid configuration, an AWS API error, a declined prompt.
+    Error = 1,
+    /// 2: the command line could not be parsed (clap's usage errors).
+    Usage = 2,
+    /// 3: a stack operation failed and CloudFormation rolled it back (`ROLLBACK_COMPLETE`,
+    /// `UPDATE_ROLLBACK_COMPLETE`): the stack is usable again or was never created.
+    RolledBack = 3,
+    /// 4: a stack operation failed and left the stack in a failed state that needs attention
+    /// (`UPDATE_ROLLBACK_FAILED`, `DELETE_FAILED`, `CREATE_FAILED`, ...).
+    FailedState = 4,
+    /// 5: `--timeout` elapsed while CloudFormation was still working; the operation goes on.
+    Timeout = 5,
+    /// 130: interrupted (Ctrl-C); CloudFormation goes on with any operation already started.
+    Interrupted = 130,
+}
+
+/// The exit-code table as printed at the end of `nodectl --help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success, including a deploy with no changes and a destroy of stacks that do not exist
+  1    error: invalid configuration, an AWS API error, a declined confirmation
+  2    usage error: the command line could not be parsed
+  3    a stack operation failed and was rolled back
+  4    a stack operation failed and left the stack in a failed state that needs attention
+  5    --timeout elapsed while CloudFormation was still working (the operation goes on)
+  130  interrupted (Ctrl-C); CloudFormation goes on with an operation already started";
+
+/// Where a configuration value came from: the `.env` file and line, the process environment,
+/// a command-line flag, or the blueprint's default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag, e.g. `--region`.
+    Flag(&'static str),
+    /// The process environment.
+    ProcessEnv,
+    /// A line of the `.env` file (1-based).
+    EnvFile {
+        /// Path of the `.env` file as given on the command line.
+        path: PathBuf,
+        /// 1-based line number of the `KEY=` line.
+        line: usize,
+    },
+    /// The blueprint's default value.
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "{flag}"),
+            Source::ProcessEnv => write!(f, "process environment"),
+            Source::EnvFile { path, line } => write!(f, "{}:{line}", path.display()),
+            Source::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// One problem with the configuration: where, which key, what is wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// Where the offending value came from, when a single key is at fault.
+    pub source: Option<Source>,
+    /// The `.env` key at fault, if any.
+    pub key: Option<String>,
+    /// What is wrong. Never contains the value of a secret key.
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl ConfigIssue {
+    /// An issue about `key`, whose value came from `source`.
+    pub fn key(key: &str, source: &Source, message: impl Into<String>) -> Self {
+        ConfigIssue {
+            source: Some(source.clone()),
+            key: Some(key.to_string()),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// An issue not tied to one key.
+    pub fn general(message: impl Into<String>) -> Self {
+        ConfigIssue {
+            source: None,
+            key: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.source, &self.key) {
+            (Some(Source::EnvFile { path, line }), Some(key)) => {
+                write!(f, "{}:{line}: {key}: {}", path.display(), self.message)
+            }
+            (Some(Source::Default), Some(key)) => write!(f, "{key} (default): {}", self.message),
+            (Some(source), Some(key)) => write!(f, "{key} (from {source}): {}", self.message),
+            _ => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// Everything that can make a nodectl command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration failed local validation; no AWS request was made.
+    #[error("invalid configuration")]
+    Config(Vec<ConfigIssue>),
+
+    /// The request could not be carried out as asked (bad flag combination, missing TTY, ...).
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+
+    /// An AWS API call failed.
+    #[error("{action}: {source}")]
+    Aws {
+        /// What nodectl was doing, e.g. "cannot deploy stack `x` in `us-east-1`".
+        action: String,
+        /// The classified SDK error (code and message).
+        #[source]
+        source: AwsError,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+
+    /// The credentials belong to another account than `AWS_ACCOUNT_ID` says.
+    #[error("the AWS credentials are for account {actual}, but {configured_at} sets AWS_ACCOUNT_ID={expected}")]
+    AccountMismatch {
+        /// The configured account id.
+        expected: String,
+        /// The caller's account id from STS GetCallerIdentity.
+        actual: String,
+        /// Where the configured value came from.
+        configured_at: Source,
+    },
+
+    /// A CloudFormation stack operation ended in failure.
+    #[error("{operation} of stack `{stack}` in `{region}` failed: the stack is {status}")]
+    StackFailed {
+        /// "create", "update", "delete", ...
+        operation: String,
+        /// Stack name.
+        stack: String,
+        /// Region.
+        region: String,
+        /// The final stack status, e.g. `ROLLBACK_COMPLETE`.
+        status: String,
+        /// The earliest real failure: `LogicalId (Type) STATUS: reason`.
+        root_cause: Option<String>,
+        /// Whether CloudFormation rolled the stack back to a usable (or absent) state.
+        rolled_back: bool,
+        /// What to do about it.
+        hint: String,
+    },
+
+    /// `--timeout` elapsed while the stack was still in progress.
+    #[error("timed out after {} waiting for stack `{stack}` in `{region}`; it is still {status}", humantime::format_duration(*.waited))]
+    Timeout {
+        /// Stack name.
+        stack: String,
+        /// Region.
+        region: String,
+        /// The last seen status.
+        status: String,
+        /// How long nodectl waited, in seconds precision.
+        waited: Duration,
+    },
+
+    /// The user declined the confirmation prompt.
+    #[error("aborted: {0}")]
+    Aborted(String),
+
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
+
+    /// A local file could not be read or written.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        /// "read", "write", ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// An AWS call error with context and an optional hint.
+    pub fn aws(action: impl Into<String>, source: AwsError, hint: Option<String>) -> Self {
+        Error::Aws {
+            action: action.into(),
+            source,
+            hint,
+        }
+    }
+
+    /// The exit code this error maps to (see [`ExitCode`]).
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::StackFailed {
+                rolled_back: true, ..
+            } => ExitCode::RolledBack,
+            Error::StackFailed { .. } => ExitCode::FailedState,
+            Error::Timeout { .. } => ExitCode::Timeout,
+            Error::Interrupted => ExitCode::Interrupted,
+            _ => ExitCode::Error,
+        }
+    }
+
+    /// The (message, hint) pairs to print, one pair per problem. Configuration errors list
+    /// every issue found; other errors are one pair, with extra detail lines in the message.
+    pub fn reports(&self) -> Vec<(String, Option<String>)> {
+        match self {
+            Error::Config(issues) => issues
+                .iter()
+                .map(|issue| (issue.to_string(), issue.hint.clone()))
+                .collect(),
+            Error::Usage { message, hint } => vec![(message.clone(), hint.clone())],
+            Error::Aws { hint, .. } => vec![(self.to_string(), hint.clone())],
+            Error::AccountMismatch { .. } => vec![(
+                self.to_string(),
+                Some(
+                    "use credentials for the configured account (--profile, AWS_PROFILE), or \
+                     correct AWS_ACCOUNT_ID; nothing was changed"
+                        .into(),
+                ),
+            )],
+            Error::StackFailed {
+                root_cause, hint, ..
+            } => {
+                let mut message = self.to_string();
+                if let Some(cause) = root_cause {
+                    message.push_str("\n  root cause: ");
+                    message.push_str(cause);
+                }
+                vec![(message, Some(hint.clone()))]
+            }
+            Error::Timeout { .. } => vec![(
+                self.to_string(),
+                Some(
+                    "CloudFormation goes on without nodectl: run `nodectl status` to check, or \
+                     run the same command again to keep waiting (raise --timeout, 0 means no limit)"
+                        .into(),
+                ),
+            )],
+            Error::Aborted(_) => vec![(self.to_string(), None)],
+            Error::Interrupted => vec![(
+                "interrupted".into(),
+                Some(
+                    "CloudFormation goes on with any stack operation already started; run \
+                     `nodectl status` to follow it"
+                        .into(),
+                ),
+            )],
+            Error::Io { .. } => vec![(self.to_string(), None)],
+        }
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,96 @@
+//! nodectl: turns one `.env` file into running, secure nodes of decentralized compute
+//! networks on AWS. It renders CloudFormation templates, deploys them through the AWS SDK for
+//! Rust, writes the stack outputs as JSON and destroys them again.
+//!
+//! The flow of one command (see `../shared/design.md`): [`cli`] parses the arguments,
+//! [`settings`] reads the `.env` file with each value's source, [`blueprint`] validates it into
+//! a [`blueprint::Plan`] with the rendered templates ([`template`]), the [`stack`] engine
+//! deploys or destroys through [`aws`], and the [`printer::Printer`] keeps data on stdout and
+//! everything else on stderr.
+
+pub mod aws;
+pub mod blueprint;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod printer;
+pub mod settings;
+pub mod stack;
+pub mod template;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::error::Error;
+use crate::printer::{Printer, Verbosity};
+
+/// Runs nodectl with `args` (the first one is the program name) and returns the process exit
+/// code (see [`error::ExitCode`]).
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return err.exit_code();
+        }
+    };
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    };
+    let printer = Printer::terminal(cli.global.output, verbosity);
+    init_logging(&printer, cli.global.verbose);
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(source) => {
+            printer.error(&Error::Io {
+                action: "start the async runtime for",
+                path: "nodectl".into(),
+                source,
+            });
+            return error::ExitCode::Error as i32;
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = commands::dispatch(&cli, &printer) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    match result {
+        Ok(()) => error::ExitCode::Success as i32,
+        Err(err) => {
+            printer.error(&err);
+            err.exit_code() as i32
+        }
+    }
+}
+
+/// Debug logs of nodectl itself with `-v`, trace with `-vv`; the AWS SDK's own logs only at
+/// `warn`, so request bodies (which may carry secrets) are never logged.
+fn init_logging(printer: &Printer, verbose: u8) {
+    let filter = match verbose {
+        0 => "warn,nodectl=warn",
+        1 => "warn,nodectl=debug",
+        _ => "warn,nodectl=trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(printer.log_writer())
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

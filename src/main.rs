@@ -1,0 +1,5 @@
+//! The `nodectl` binary: all logic lives in the library.
+
+fn main() {
+    std::process::exit(nodectl::run(std::env::args_os()));
+}

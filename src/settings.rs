@@ -1,0 +1,259 @@
+//! Reading the `.env` file and resolving every key with its source.
+//!
+//! Precedence, highest first: a command-line flag (`--region` for `AWS_REGION`), the process
+//! environment, the `.env` file, the blueprint default. The file is parsed with dotenvy's
+//! iterator into a list: the process environment is never modified.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{ConfigIssue, Error, Result, Source};
+
+/// One `KEY=value` entry of the `.env` file.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    /// The key.
+    pub key: String,
+    /// The value, unquoted as dotenvy parses it (multi-line values allowed in quotes).
+    pub value: String,
+    /// The 1-based line of `KEY=`.
+    pub line: usize,
+}
+
+/// A resolved value with its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The raw value.
+    pub value: String,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// The configuration inputs of one command: the `.env` file, a snapshot of the process
+/// environment and the flags that stand for keys.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    env_file: PathBuf,
+    entries: Vec<FileEntry>,
+    process_env: HashMap<String, String>,
+    flags: HashMap<String, (&'static str, String)>,
+}
+
+impl Settings {
+    /// Reads `env_file`. `process_env` is a snapshot of the environment (tests pass their own);
+    /// `flags` maps keys to `(flag name, value)` for flags that override keys.
+    ///
+    /// Errors: the file cannot be read (with a hint to copy a sample when it is missing) or a
+    /// line cannot be parsed (with its line number).
+    pub fn load(
+        env_file: &Path,
+        process_env: HashMap<String, String>,
+        flags: HashMap<String, (&'static str, String)>,
+    ) -> Result<Self> {
+        let text = match std::fs::read_to_string(env_file) {
+            Ok(text) => text,
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::usage(
+                    format!("the env file `{}` does not exist", env_file.display()),
+                    "create it from a sample (`cp sample-configs/allora.env .env`) or pass \
+                     --env-file PATH",
+                ))
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    action: "read",
+                    path: env_file.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let entries = parse(env_file, &text)?;
+        Ok(Settings {
+            env_file: env_file.to_path_buf(),
+            entries,
+            process_env,
+            flags,
+        })
+    }
+
+    /// Path of the `.env` file.
+    pub fn env_file(&self) -> &Path {
+        &self.env_file
+    }
+
+    /// The file's entries in file order (duplicates included).
+    pub fn entries(&self) -> &[FileEntry] {
+        &self.entries
+    }
+
+    /// The effective value of `key` (flag, then process environment, then file; the last
+    /// occurrence in the file wins), or `None` when it is set nowhere.
+    pub fn get(&self, key: &str) -> Option<Setting> {
+        if let Some((flag, value)) = self.flags.get(key) {
+            return Some(Setting {
+                value: value.clone(),
+                source: Source::Flag(flag),
+            });
+        }
+        if let Some(value) = self.process_env.get(key) {
+            return Some(Setting {
+                value: value.clone(),
+                source: Source::ProcessEnv,
+            });
+        }
+        self.file_entry(key).map(|entry| Setting {
+            value: entry.value.clone(),
+            source: Source::EnvFile {
+                path: self.env_file.clone(),
+                line: entry.line,
+            },
+        })
+    }
+
+    /// The last file entry for `key`, if any.
+    pub fn file_entry(&self, key: &str) -> Option<&FileEntry> {
+        self.entries.iter().rev().find(|entry| entry.key == key)
+    }
+
+    /// Whether `key` is set by the process environment.
+    pub fn in_process_env(&self, key: &str) -> bool {
+        self.process_env.contains_key(key)
+    }
+}
+
+/// Parses `.env` text with dotenvy and finds the line of every key: keys come back in file
+/// order, so each is searched for from the line after the previous key's line, which skips the
+/// continuation lines of multi-line quoted values.
+fn parse(path: &Path, text: &str) -> Result<Vec<FileEntry>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut entries = Vec::new();
+    let mut cursor = 0usize;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        let (key, value) = item.map_err(|err| parse_error(path, &lines, err))?;
+        let line = (cursor..lines.len())
+            .find(|&index| starts_with_key(lines[index], &key))
+            .unwrap_or(cursor);
+        cursor = line + 1;
+        entries.push(FileEntry {
+            key,
+            value,
+            line: line + 1,
+        });
+    }
+    Ok(entries)
+}
+
+fn starts_with_key(line: &str, key: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+    line.strip_prefix(key)
+        .map(|rest| rest.trim_start().starts_with('='))
+        .unwrap_or(false)
+}
+
+fn parse_error(path: &Path, lines: &[&str], err: dotenvy::Error) -> Error {
+    let (line, detail) = match &err {
+        dotenvy::Error::LineParse(content, _) => {
+            let first = content.lines().next().unwrap_or_default();
+            let line = lines
+                .iter()
+                .position(|candidate| *candidate == first)
+                .map(|index| index + 1);
+            (line, "expected KEY=value".to_string())
+        }
+        other => (None, other.to_string()),
+    };
+    let message = match line {
+        Some(line) => format!("{}:{line}: cannot parse this line: {detail}", path.display()),
+        None => format!("{}: cannot parse the file: {detail}", path.display()),
+    };
+    Error::Config(vec![ConfigIssue::general(message).hint(
+        "each line is KEY=value, a comment starting with #, or blank; quote values with \
+         spaces or several lines",
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str, env: &[(&str, &str)]) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.env");
+        std::fs::write(&path, text).unwrap();
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load(&path, env, HashMap::new()).unwrap()
+    }
+
+    #[test]
+    fn lines_are_found_past_multi_line_values() {
+        let s = settings(
+            "# comment\nA=\"1\"\nMODEL_ENV_VARS='\nREGION=\"US\"\nB=2\n'\n\nREGION=\"us-east-1\"  # trailing\nB=\"3\"\n",
+            &[],
+        );
+        let keys: Vec<_> = s
+            .entries()
+            .iter()
+            .map(|e| (e.key.as_str(), e.line))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![("A", 2), ("MODEL_ENV_VARS", 3), ("REGION", 8), ("B", 9)]
+        );
+        assert_eq!(s.get("REGION").unwrap().value, "us-east-1");
+        assert_eq!(
+            s.get("MODEL_ENV_VARS").unwrap().value,
+            "\nREGION=\"US\"\nB=2\n"
+        );
+    }
+
+    #[test]
+    fn process_environment_beats_the_file_and_flags_beat_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.env");
+        std::fs::write(&path, "AWS_REGION=us-east-1\n").unwrap();
+        let env: HashMap<_, _> = [("AWS_REGION".to_string(), "eu-west-1".to_string())].into();
+        let s = Settings::load(&path, env.clone(), HashMap::new()).unwrap();
+        assert_eq!(s.get("AWS_REGION").unwrap().value, "eu-west-1");
+        assert_eq!(s.get("AWS_REGION").unwrap().source, Source::ProcessEnv);
+        let flags: HashMap<_, _> = [(
+            "AWS_REGION".to_string(),
+            ("--region", "ap-south-1".to_string()),
+        )]
+        .into();
+        let s = Settings::load(&path, env, flags).unwrap();
+        assert_eq!(s.get("AWS_REGION").unwrap().source, Source::Flag("--region"));
+        assert_eq!(s.get("AWS_REGION").unwrap().value, "ap-south-1");
+    }
+
+    #[test]
+    fn a_missing_file_says_how_to_create_one() {
+        let err = Settings::load(
+            Path::new("/nonexistent/.env"),
+            HashMap::new(),
+            HashMap::new(),
+        )
+        .unwrap_err();
+        let (message, hint) = &err.reports()[0];
+        assert_eq!(message, "the env file `/nonexistent/.env` does not exist");
+        assert!(hint.as_deref().unwrap().contains("sample-configs/allora.env"));
+    }
+
+    #[test]
+    fn an_unparsable_line_is_reported_with_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.env");
+        std::fs::write(&path, "A=1\nthis is not a setting\n").unwrap();
+        let err = Settings::load(&path, HashMap::new(), HashMap::new()).unwrap_err();
+        assert_eq!(
+            err.reports()[0].0,
+            format!(
+                "{}:2: cannot parse this line: expected KEY=value",
+                path.display()
+            )
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Deleting stacks: wait on the stack id, report what CloudFormation left behind
+//! (`DELETE_SKIPPED`, e.g. a resource with `DeletionPolicy: Retain`), and find the stacks that
+//! still import a stack's exports.
+
+use super::status::{root_cause, StatusClass};
+use super::{classify, token, Engine, StackInfo};
+use crate::aws::AwsError;
+use crate::error::{Error, Result};
+
+/// An export of one stack imported by another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The export name.
+    pub export: String,
+    /// The importing stack's name.
+    pub importer: String,
+}
+
+/// Deletes `info`'s stack and waits until it is gone. Returns what was left behind, one line
+/// per skipped resource. A `DELETE_FAILED` end is an [`Error::StackFailed`] with the root
+/// cause.
+pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>> {
+    let aws = |err: AwsError| {
+        let hint = err.generic_hint();
+        Error::aws(
+            format!("cannot delete stack `{}` in `{}`", info.name, engine.region),
+            err,
+            hint,
+        )
+    };
+    let since = engine.latest_event_id(&info.id).await.map_err(aws)?;
+    engine
+        .printer
+        .info(&format!("deleting stack `{}` in `{}`", info.name, engine.region));
+    engine
+        .cfn
+        .delete_stack()
+        .stack_name(&info.id)
+        .client_request_token(token())
+        .send()
+        .await
+        .map_err(|err| aws(AwsError::from_sdk(err)))?;
+    let outcome = engine.wait(&info.id, &info.name, since, false).await?;
+    if classify(&outcome.status) == StatusClass::Deleted {
+        engine
+            .printer
+            .info(&format!("stack `{}` is DELETE_COMPLETE", info.name));
+        return Ok(outcome
+            .events
+            .iter()
+            .filter(|e| e.status == "DELETE_SKIPPED")
+            .map(|e| {
+                format!(
+                    "{} ({}) {}",
+                    e.logical_id,
+                    e.resource_type,
+                    e.physical_id.as_deref().unwrap_or("")
+                )
+                .trim_end()
+                .to_string()
+            })
+            .collect());
+    }
+    Err(Error::StackFailed {
+        operation: "delete".into(),
+        stack: info.name.clone(),
+        region: engine.region.clone(),
+        status: outcome.status.clone(),
+        root_cause: root_cause(&outcome.events, &info.name).or(outcome.reason),
+        rolled_back: false,
+        hint: format!(
+            "fix the cause above (or keep the resource with `aws cloudformation delete-stack \
+             --stack-name {} --retain-resources <LogicalId>`), then run `nodectl destroy` again",
+            info.name
+        ),
+    })
+}
+
+/// The stacks that import `info`'s exports (CloudFormation API Reference, ListExports and
+/// ListImports). ListImports answers `ValidationError` "Export 'X' is not imported by any
+/// stack." for an export nobody imports; that counts as no importers.
+pub async fn imports(engine: &Engine<'_>, info: &StackInfo) -> std::result::Result<Vec<Import>, AwsError> {
+    let exports: Vec<String> = info
+        .outputs
+        .iter()
+        .filter_map(|o| o.export_name.clone())
+        .collect();
+    let mut found = Vec::new();
+    for export in exports {
+        let mut next: Option<String> = None;
+        loop {
+            let result = engine
+                .cfn
+                .list_imports()
+                .export_name(&export)
+                .set_next_token(next.take())
+                .send()
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                Err(err) => {
+                    let err = AwsError::from_sdk(err);
+                    if err.code.as_deref() == Some("ValidationError")
+                        && err.message.contains("is not imported by any stack")
+                    {
+                        break;
+                    }
+                    return Err(err);
+                }
+            };
+            found.extend(output.imports().iter().map(|importer| Import {
+                export: export.clone(),
+                importer: importer.clone(),
+            }));
+            match output.next_token() {
+                Some(token) => next = Some(token.to_string()),
+                None => break,
+            }
+        }
+    }
+    Ok(found)
+}
