@@ -1,1 +1,17 @@
+//! nodectl's integration tests: one test binary (see `../shared/design.md`).
+//!
+//! Three layers, because no emulator is a faithful CloudFormation:
+//! 1. `engine`: the stack engine against `aws-smithy-mocks` response sequences written from the
+//!    CloudFormation API Reference, for what no emulator produces (throttling, failed states,
+//!    timeouts, imports, termination protection).
+//! 2. `localstack`: the real binary and SDK against LocalStack on loopback, for the stack
+//!    lifecycle (events, change sets, rollbacks, deletes).
+//! 3. `moto`: the real binary and SDK against moto on loopback, for what was provisioned.
+//!
+//! Plus `cli`, `config` and `render`, which need no emulator (cfn-lint excepted).
 
+mod support;
+
+mod config;
+mod engine;
+mod localstack;

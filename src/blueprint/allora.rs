@@ -14,7 +14,7 @@ use super::volume::{self, DataVolume, VolumeType};
 use super::{AccountSetting, BlueprintKind, KeySpec, Plan, Reader, StackPlan, StackRole};
 use crate::error::Result;
 use crate::settings::Settings;
-use crate::template::{self, TemplateSource};
+use crate::template;
 
 /// The common stack's name.
 pub const COMMON_STACK: &str = "allora-edge-common";
@@ -25,14 +25,8 @@ pub const PLACEHOLDER: &str = "xxxxxxxxxxx";
 /// The port the seed opens for inference requests from the Allora head nodes (TCP).
 pub const INGRESS_PORT: u16 = 9010;
 
-const COMMON_TEMPLATE: TemplateSource = TemplateSource {
-    path: "templates/allora/common.json",
-    text: include_str!("../../templates/allora/common.json"),
-};
-const SINGLE_NODE_TEMPLATE: TemplateSource = TemplateSource {
-    path: "templates/allora/single-node.json",
-    text: include_str!("../../templates/allora/single-node.json"),
-};
+const COMMON_TEMPLATE: &str = include_str!("../../templates/allora/common.json");
+const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/allora/single-node.json");
 const USER_DATA: &str = include_str!("../../templates/allora/user-data.sh");
 const DASHBOARD: &str = include_str!("../../templates/allora/dashboard.json");
 
@@ -341,7 +335,14 @@ pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
         }
     }
 
-    let warnings = r.finish()?;
+    let mut warnings = r.finish()?;
+    if let Some(dir) = std::env::var_os(template::TEMPLATES_DIR_ENV) {
+        warnings.push(format!(
+            "using the template files in {} ({}), not the built-in ones",
+            std::path::Path::new(&dir).display(),
+            template::TEMPLATES_DIR_ENV
+        ));
+    }
     let config = AlloraConfig {
         account,
         region: region.expect("checked"),
@@ -427,17 +428,25 @@ pub fn secrets(settings: &Settings) -> Vec<String> {
     if let Some(setting) = settings.get("MODEL_ENV_VARS") {
         for line in setting.value.lines() {
             if let Some((name, value)) = line.split_once('=') {
-                let name = name.trim().to_ascii_uppercase();
-                if ["KEY", "SECRET", "TOKEN", "PASSWORD", "MNEMONIC"]
-                    .iter()
-                    .any(|word| name.contains(word))
-                {
+                if is_secret_name(name) {
                     add(value);
                 }
             }
         }
     }
     secrets
+}
+
+/// Whether a `MODEL_ENV_VARS` variable name looks like a credential: `CG_API_KEY`,
+/// `*_TOKEN`, anything with SECRET, PASSWORD, MNEMONIC or PRIVATE. A bare `TOKEN` (the coin,
+/// `TOKEN="ETH"` in the upstream sample) is not.
+pub fn is_secret_name(name: &str) -> bool {
+    let name = name.trim().to_ascii_uppercase();
+    name.ends_with("_KEY")
+        || name.ends_with("_TOKEN")
+        || ["SECRET", "PASSWORD", "MNEMONIC", "PRIVATE"]
+            .iter()
+            .any(|word| name.contains(word))
 }
 
 /// Builds the plan: both stacks rendered with their parameters.
@@ -472,11 +481,15 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
             ("nodectl:stack".to_string(), role.name().to_string()),
         ]
     };
+    let common_template = template::load("allora", "common.json", COMMON_TEMPLATE)?;
+    let single_node_template = template::load("allora", "single-node.json", SINGLE_NODE_TEMPLATE)?;
+    let user_data = template::load("allora", "user-data.sh", USER_DATA)?;
+    let dashboard = template::load("allora", "dashboard.json", DASHBOARD)?;
     let stacks = vec![
         StackPlan {
             role: StackRole::Common,
             name: COMMON_STACK.to_string(),
-            template: template::render(&COMMON_TEMPLATE, &common_parameters, &[]),
+            template: template::render(&common_template, &common_parameters, &[])?,
             parameters: common_parameters,
             tags: tags(StackRole::Common),
         },
@@ -484,10 +497,13 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
             role: StackRole::SingleNode,
             name: single_node,
             template: template::render(
-                &SINGLE_NODE_TEMPLATE,
+                &single_node_template,
                 &single_node_parameters,
-                &[(USER_DATA_POINTER, USER_DATA), (DASHBOARD_POINTER, DASHBOARD)],
-            ),
+                &[
+                    (USER_DATA_POINTER, &user_data.text),
+                    (DASHBOARD_POINTER, &dashboard.text),
+                ],
+            )?,
             parameters: single_node_parameters,
             tags: tags(StackRole::SingleNode),
         },
@@ -500,4 +516,19 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
         warnings,
         secrets: secrets(settings),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names() {
+        for name in ["CG_API_KEY", "HF_TOKEN", "DB_PASSWORD", "WALLET_MNEMONIC", "PRIVATE_KEY"] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["TOKEN", "MODEL", "REGION", "KEYRING_BACKEND", "TIMEFRAME"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
 }

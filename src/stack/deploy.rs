@@ -244,8 +244,23 @@ async fn deploy_change_set(
         .description("nodectl deploy")
         .client_token(&name)
         .send()
-        .await
-        .map_err(|e| aws_error(engine, "create a change set for", stack, AwsError::from_sdk(e)))?;
+        .await;
+    let created = match created {
+        Ok(created) => created,
+        Err(err) => {
+            let err = AwsError::from_sdk(err);
+            if creating && existing.is_none() {
+                // A rejected CREATE change set may still leave an empty REVIEW_IN_PROGRESS
+                // stack behind; remove it so that a failed deploy leaves nothing.
+                if let Ok(Some(info)) = engine.describe(stack).await {
+                    if info.status == "REVIEW_IN_PROGRESS" {
+                        cleanup(engine, "", Some(&info.id)).await;
+                    }
+                }
+            }
+            return Err(aws_error(engine, "create a change set for", stack, err));
+        }
+    };
     let change_set_id = created.id().unwrap_or(&name).to_string();
     let stack_id = created.stack_id().unwrap_or(stack).to_string();
 

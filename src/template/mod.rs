@@ -4,51 +4,89 @@
 //! pointers. The result is deterministic: same input, same bytes (key order is kept from the
 //! file, output is 2-space indented JSON with a final newline).
 
+use std::borrow::Cow;
+use std::path::PathBuf;
+
 use serde_json::Value;
+
+use crate::error::{Error, Result};
 
 /// The largest template body CloudFormation accepts inline: 51,200 bytes (CloudFormation API
 /// Reference, CreateStack and CreateChangeSet, `TemplateBody`: "Maximum length of 51,200").
 pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
 
-/// A template file embedded in the binary.
-#[derive(Debug, Clone, Copy)]
+/// The environment variable that makes nodectl read its template files from a directory
+/// (laid out as `templates/`: `<dir>/<blueprint>/<file>`) instead of the copies embedded in
+/// the binary: for template development without rebuilding.
+pub const TEMPLATES_DIR_ENV: &str = "NODECTL_TEMPLATES_DIR";
+
+/// A template file: embedded in the binary, or read from `NODECTL_TEMPLATES_DIR`.
+#[derive(Debug, Clone)]
 pub struct TemplateSource {
-    /// Path in the repository, for messages (e.g. `templates/allora/common.json`).
-    pub path: &'static str,
+    /// Where it comes from, for messages (e.g. `templates/allora/common.json`).
+    pub path: String,
     /// The file's text.
-    pub text: &'static str,
+    pub text: Cow<'static, str>,
+}
+
+/// The file `<blueprint>/<file>`: from `NODECTL_TEMPLATES_DIR` when that is set, else the
+/// embedded copy. Errors: the override file cannot be read.
+pub fn load(blueprint: &str, file: &str, embedded: &'static str) -> Result<TemplateSource> {
+    match std::env::var_os(TEMPLATES_DIR_ENV) {
+        Some(dir) => {
+            let path = PathBuf::from(dir).join(blueprint).join(file);
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                action: "read the template",
+                path: path.clone(),
+                source,
+            })?;
+            Ok(TemplateSource {
+                path: path.display().to_string(),
+                text: Cow::Owned(text),
+            })
+        }
+        None => Ok(TemplateSource {
+            path: format!("templates/{blueprint}/{file}"),
+            text: Cow::Borrowed(embedded),
+        }),
+    }
 }
 
 /// Renders `source`: every `(name, value)` in `parameters` becomes that template parameter's
 /// `Default` (a string, as CloudFormation models defaults), and every `(pointer, text)` in
 /// `inserts` replaces the string at that JSON pointer (RFC 6901).
 ///
-/// Panics when the embedded template is not JSON, lacks a parameter or an insertion point:
-/// those are defects of the repository caught by the tests, not user errors.
+/// Errors (only possible with `NODECTL_TEMPLATES_DIR`; the embedded templates are checked by
+/// the tests): the template is not JSON, lacks a parameter, or has no string at a pointer.
 pub fn render(
     source: &TemplateSource,
     parameters: &[(String, String)],
     inserts: &[(&str, &str)],
-) -> String {
-    let mut template: Value = serde_json::from_str(source.text)
-        .unwrap_or_else(|err| panic!("{} is not valid JSON: {err}", source.path));
+) -> Result<String> {
+    let defect = |what: String| {
+        Error::usage(
+            format!("template `{}` {what}", source.path),
+            format!("fix the template file, or unset {TEMPLATES_DIR_ENV} to use the built-in ones"),
+        )
+    };
+    let mut template: Value = serde_json::from_str(&source.text)
+        .map_err(|err| defect(format!("is not valid JSON: {err}")))?;
     for (name, value) in parameters {
         let parameter = template
             .pointer_mut(&format!("/Parameters/{name}"))
             .and_then(Value::as_object_mut)
-            .unwrap_or_else(|| panic!("{} has no parameter {name}", source.path));
+            .ok_or_else(|| defect(format!("has no parameter {name}")))?;
         parameter.insert("Default".into(), Value::String(value.clone()));
     }
     for (pointer, text) in inserts {
-        let slot = template
-            .pointer_mut(pointer)
-            .unwrap_or_else(|| panic!("{} has nothing at {pointer}", source.path));
-        assert!(slot.is_string(), "{}: {pointer} is not a string", source.path);
-        *slot = Value::String((*text).to_string());
+        match template.pointer_mut(pointer) {
+            Some(slot) if slot.is_string() => *slot = Value::String((*text).to_string()),
+            _ => return Err(defect(format!("has no string at {pointer}"))),
+        }
     }
     let mut body = serde_json::to_string_pretty(&template).expect("JSON values serialize");
     body.push('\n');
-    body
+    Ok(body)
 }
 
 /// The names of the template's parameters, in template order.
@@ -65,19 +103,23 @@ pub fn parameter_names(body: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    const SOURCE: TemplateSource = TemplateSource {
-        path: "test.json",
-        text: r#"{"Parameters": {"B": {"Type": "String", "Default": "x"}, "A": {"Type": "Number"}},
-                 "Resources": {"R": {"Properties": {"UserData": {"Fn::Sub": "placeholder"}}}}}"#,
-    };
+    fn source() -> TemplateSource {
+        TemplateSource {
+            path: "test.json".into(),
+            text: r#"{"Parameters": {"B": {"Type": "String", "Default": "x"}, "A": {"Type": "Number"}},
+                 "Resources": {"R": {"Properties": {"UserData": {"Fn::Sub": "placeholder"}}}}}"#
+                .into(),
+        }
+    }
 
     #[test]
     fn defaults_and_inserts_are_set_and_order_is_kept() {
         let body = render(
-            &SOURCE,
+            &source(),
             &[("A".into(), "9010".into()), ("B".into(), "y".into())],
             &[("/Resources/R/Properties/UserData/Fn::Sub", "#!/bin/bash\necho ${AWS::Region}\n")],
-        );
+        )
+        .unwrap();
         let expected = r##"{
   "Parameters": {
     "B": {
@@ -105,8 +147,10 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "test.json has no parameter C")]
-    fn a_missing_parameter_is_a_defect() {
-        render(&SOURCE, &[("C".into(), "1".into())], &[]);
+    fn a_missing_parameter_or_insertion_point_is_an_error() {
+        let err = render(&source(), &[("C".into(), "1".into())], &[]).unwrap_err();
+        assert_eq!(err.reports()[0].0, "template `test.json` has no parameter C");
+        let err = render(&source(), &[], &[("/Resources/X", "text")]).unwrap_err();
+        assert_eq!(err.reports()[0].0, "template `test.json` has no string at /Resources/X");
     }
 }

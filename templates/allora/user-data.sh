@@ -222,8 +222,12 @@ systemctl enable --now docker
 
 # 4. CloudWatch agent: memory and disk usage (namespace CWAgent, dimension InstanceId).
 # drop_device keeps the disk dimensions stable (InstanceId, path, fstype) for the dashboard.
+# The instance id is written in literally rather than as the agent's aws:InstanceId
+# placeholder: that placeholder would need the Fn::Sub escape (dollar, brace, exclamation
+# mark), which LocalStack, the emulator the lifecycle tests run on, does not parse.
 log "configuring the CloudWatch agent"
-cat >"$CW_AGENT_CONFIG" <<'EOF'
+INSTANCE_ID=$(cloud-init query instance_id)
+cat >"$CW_AGENT_CONFIG" <<EOF
 {
   "agent": {
     "metrics_collection_interval": 60,
@@ -232,7 +236,7 @@ cat >"$CW_AGENT_CONFIG" <<'EOF'
   "metrics": {
     "namespace": "CWAgent",
     "append_dimensions": {
-      "InstanceId": "${!aws:InstanceId}"
+      "InstanceId": "$INSTANCE_ID"
     },
     "metrics_collected": {
       "mem": {

@@ -1,0 +1,296 @@
+//! Every configuration mistake gets an exact message, exits 1, and makes no AWS request
+//! (a tripwire listener stands in for the AWS endpoint and must see no connection).
+
+use crate::support::{upstream_sample, Tripwire, Workspace};
+
+/// The upstream sample with the account filled in and `edits` applied (whole-line
+/// replacements `from` → `to`).
+fn sample_with(edits: &[(&str, &str)]) -> String {
+    let mut text = upstream_sample().replace(
+        "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
+        "AWS_ACCOUNT_ID=\"123456789012\"",
+    );
+    for (from, to) in edits {
+        assert!(text.contains(from), "the sample has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+/// Runs `deploy all --yes` on `env_text` (plus `process_env`) and checks the exact stderr.
+#[track_caller]
+fn rejects(env_text: &str, process_env: &[(&str, &str)], expected_stderr: &str) {
+    let tripwire = Tripwire::new();
+    let mut workspace = Workspace::new(env_text);
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    workspace.set("AWS_ACCESS_KEY_ID", "testing");
+    workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
+    let out = workspace.run_with(&["deploy", "all", "--yes"], process_env);
+    out.expect_code(1);
+    assert_eq!(out.stderr, expected_stderr);
+    assert_eq!(out.stdout, "");
+    assert_eq!(tripwire.connections(), 0, "an AWS request was made");
+}
+
+#[test]
+fn region_format() {
+    rejects(
+        &sample_with(&[("AWS_REGION=\"us-east-1\"", "AWS_REGION=\"US East\"")]),
+        &[],
+        "error: .env:20: AWS_REGION: `US East` is not an AWS region code\n\
+         hint: use a region code such as us-east-1, eu-west-2 or ap-southeast-1\n",
+    );
+}
+
+#[test]
+fn region_from_the_process_environment_names_its_source() {
+    rejects(
+        &sample_with(&[]),
+        &[("AWS_REGION", "nowhere")],
+        "error: AWS_REGION (from process environment): `nowhere` is not an AWS region code\n\
+         hint: use a region code such as us-east-1, eu-west-2 or ap-southeast-1\n",
+    );
+}
+
+#[test]
+fn instance_type_syntax() {
+    rejects(
+        &sample_with(&[("AWS_INSTANCE_TYPE=\"t3.medium\"", "AWS_INSTANCE_TYPE=\"t3medium\"")]),
+        &[],
+        "error: .env:21: AWS_INSTANCE_TYPE: `t3medium` is not an EC2 instance type: expected FAMILY.SIZE\n\
+         hint: use an EC2 instance type such as t3.medium, t3.large or m6i.large\n",
+    );
+}
+
+#[test]
+fn instance_type_and_cpu_type_must_agree() {
+    rejects(
+        &sample_with(&[("AWS_INSTANCE_TYPE=\"t3.medium\"", "AWS_INSTANCE_TYPE=\"t4g.medium\"")]),
+        &[],
+        "error: AWS_INSTANCE_CPU_TYPE (default): t4g.medium is an AWS Graviton (arm64) instance type, not x86_64\n\
+         hint: set AWS_INSTANCE_CPU_TYPE=\"ARM_64\", or use an x86_64 type such as t3.medium\n",
+    );
+}
+
+#[test]
+fn volume_type() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_TYPE=\"gp3\"", "EDGE_DATA_VOL_TYPE=\"gp2\"")]),
+        &[],
+        "error: .env:27: EDGE_DATA_VOL_TYPE: `gp2` is not one of `gp3`, `io1`, `io2`, `instance-store`\n\
+         hint: set EDGE_DATA_VOL_TYPE to one of `gp3`, `io1`, `io2`, `instance-store`\n",
+    );
+}
+
+#[test]
+fn instance_store_needs_an_instance_type_with_instance_storage() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_TYPE=\"gp3\"", "EDGE_DATA_VOL_TYPE=\"instance-store\"")]),
+        &[],
+        "error: .env:27: EDGE_DATA_VOL_TYPE: instance-store needs an instance type with instance store volumes, and t3.medium has none\n\
+         hint: use an EBS type (gp3, io1, io2), or an instance type with NVMe instance storage such as m6id.large, c6id.large or i4i.large\n",
+    );
+}
+
+#[test]
+fn gp3_size_range() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_SIZE=\"256\"", "EDGE_DATA_VOL_SIZE=\"70000\"")]),
+        &[],
+        "error: .env:28: EDGE_DATA_VOL_SIZE: 70000 GiB is out of range for gp3: gp3 volumes take 1 to 65536 GiB\n\
+         hint: use a size from 1 to 65536 GiB (Amazon EC2 API Reference, CreateVolume, Size)\n",
+    );
+}
+
+#[test]
+fn gp3_iops_range() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_IOPS=\"3000\"", "EDGE_DATA_VOL_IOPS=\"2000\"")]),
+        &[],
+        "error: .env:29: EDGE_DATA_VOL_IOPS: 2000 IOPS is out of range for gp3: gp3 volumes take 3000 to 80000 IOPS\n\
+         hint: use a value from 3000 to 80000 (Amazon EC2 API Reference, CreateVolume, Iops)\n",
+    );
+}
+
+#[test]
+fn gp3_iops_per_gib() {
+    rejects(
+        &sample_with(&[
+            ("EDGE_DATA_VOL_SIZE=\"256\"", "EDGE_DATA_VOL_SIZE=\"20\""),
+            ("EDGE_DATA_VOL_IOPS=\"3000\"", "EDGE_DATA_VOL_IOPS=\"12000\""),
+        ]),
+        &[],
+        "error: .env:29: EDGE_DATA_VOL_IOPS: 12000 IOPS is too many for a 20 GiB gp3 volume: at most 500 IOPS per GiB, so at most 10000 IOPS\n\
+         hint: raise EDGE_DATA_VOL_SIZE to at least 24 GiB or lower EDGE_DATA_VOL_IOPS (Amazon EBS User Guide, volume types: 500 IOPS per GiB for gp3)\n",
+    );
+}
+
+#[test]
+fn io1_iops_per_gib() {
+    rejects(
+        &sample_with(&[
+            ("EDGE_DATA_VOL_TYPE=\"gp3\"", "EDGE_DATA_VOL_TYPE=\"io1\""),
+            ("EDGE_DATA_VOL_IOPS=\"3000\"", "EDGE_DATA_VOL_IOPS=\"20000\""),
+        ]),
+        &[],
+        "error: .env:29: EDGE_DATA_VOL_IOPS: 20000 IOPS is too many for a 256 GiB io1 volume: at most 50 IOPS per GiB, so at most 12800 IOPS\n\
+         hint: raise EDGE_DATA_VOL_SIZE to at least 400 GiB or lower EDGE_DATA_VOL_IOPS (Amazon EBS User Guide, volume types: 50 IOPS per GiB for io1)\n",
+    );
+}
+
+#[test]
+fn gp3_throughput_range() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_THROUGHPUT=\"125\"", "EDGE_DATA_VOL_THROUGHPUT=\"3000\"")]),
+        &[],
+        "error: .env:30: EDGE_DATA_VOL_THROUGHPUT: 3000 MiB/s is out of range for gp3: gp3 volumes take 125 to 2000 MiB/s\n\
+         hint: use a value from 125 to 2000 (Amazon EC2 API Reference, CreateVolume, Throughput)\n",
+    );
+}
+
+#[test]
+fn gp3_throughput_per_iops() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_THROUGHPUT=\"125\"", "EDGE_DATA_VOL_THROUGHPUT=\"1000\"")]),
+        &[],
+        "error: .env:30: EDGE_DATA_VOL_THROUGHPUT: 1000 MiB/s is too much for 3000 IOPS: gp3 allows at most 0.25 MiB/s per provisioned IOPS, so at most 750 MiB/s\n\
+         hint: raise EDGE_DATA_VOL_IOPS to at least 4000 or lower EDGE_DATA_VOL_THROUGHPUT (Amazon EBS User Guide, volume types: gp3)\n",
+    );
+}
+
+#[test]
+fn subnet_mask_range() {
+    rejects(
+        &sample_with(&[("AWS_VPC_CIDR_MASK=\"24\"", "AWS_VPC_CIDR_MASK=\"30\"")]),
+        &[],
+        "error: .env:24: AWS_VPC_CIDR_MASK: 30 is out of range: AWS_VPC_CIDR_MASK takes 16 to 28\n\
+         hint: use a value from 16 to 28\n",
+    );
+}
+
+#[test]
+fn subnet_mask_larger_than_the_vpc() {
+    rejects(
+        &sample_with(&[("AWS_VPC_CIDR_MASK=\"24\"", "AWS_VPC_CIDR_MASK=\"16\"")]),
+        &[("NODECTL_VPC_CIDR", "10.1.0.0/20")],
+        "error: .env:24: AWS_VPC_CIDR_MASK: /16 is larger than the VPC block 10.1.0.0/20\n\
+         hint: use a mask from 20 to 28\n",
+    );
+}
+
+#[test]
+fn vpc_cidr_with_host_bits() {
+    rejects(
+        &sample_with(&[]),
+        &[("NODECTL_VPC_CIDR", "10.0.0.1/16")],
+        "error: NODECTL_VPC_CIDR (from process environment): `10.0.0.1/16` has host bits set\n\
+         hint: use the network address: 10.0.0.0/16\n",
+    );
+}
+
+#[test]
+fn a_number_that_is_not_a_number() {
+    rejects(
+        &sample_with(&[("EDGE_DATA_VOL_SIZE=\"256\"", "EDGE_DATA_VOL_SIZE=\"big\"")]),
+        &[],
+        "error: .env:28: EDGE_DATA_VOL_SIZE: `big` is not a whole number\n\
+         hint: use digits only, e.g. EDGE_DATA_VOL_SIZE=\"256\"\n",
+    );
+}
+
+#[test]
+fn every_mistake_is_reported_in_one_run() {
+    rejects(
+        &sample_with(&[
+            ("ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"", "ALLORA_WALLET_GAS_ADJUSTMENT=\"lots\""),
+            ("ALLORA_WALLET_SUBMIT_TX=\"false\"", "ALLORA_WALLET_SUBMIT_TX=\"maybe\""),
+        ]),
+        &[],
+        "error: .env:39: ALLORA_WALLET_GAS_ADJUSTMENT: `lots` is not a number\n\
+         hint: use a decimal number, e.g. ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"\n\
+         \n\
+         error: .env:52: ALLORA_WALLET_SUBMIT_TX: `maybe` is not true or false\n\
+         hint: write ALLORA_WALLET_SUBMIT_TX=\"true\" or ALLORA_WALLET_SUBMIT_TX=\"false\"\n",
+    );
+}
+
+#[test]
+fn the_account_placeholder_is_refused_before_any_request() {
+    rejects(
+        &upstream_sample(),
+        &[],
+        "error: .env:6: AWS_ACCOUNT_ID: `xxxxxxxxxxx` is the upstream sample's placeholder, not an account id\n\
+         hint: set it to the 12-digit id of the account to deploy into: `aws sts get-caller-identity --query Account`\n",
+    );
+}
+
+#[test]
+fn an_account_id_that_is_not_12_digits() {
+    rejects(
+        &sample_with(&[("AWS_ACCOUNT_ID=\"123456789012\"", "AWS_ACCOUNT_ID=\"12345\"")]),
+        &[],
+        "error: .env:6: AWS_ACCOUNT_ID: `12345` is not an AWS account id (12 digits)\n\
+         hint: set it to the id of the account to deploy into: `aws sts get-caller-identity --query Account`\n",
+    );
+}
+
+#[test]
+fn a_file_for_no_known_blueprint() {
+    rejects(
+        "AWS_ACCOUNT_ID=\"123456789012\"\nAWS_REGION=\"us-east-1\"\n",
+        &[],
+        "error: cannot tell which blueprint .env is for: it has no ALLORA_* or MODEL_* keys\n\
+         hint: add NODECTL_BLUEPRINT=allora, or start from sample-configs/allora.env\n",
+    );
+}
+
+#[test]
+fn a_theta_file_is_recognised_but_not_yet_supported() {
+    rejects(
+        &crate::support::upstream("theta-v1.env-sample-full"),
+        &[],
+        "error: .env is a Theta Edge Node configuration; the theta blueprint is not available yet\n\
+         hint: this version of nodectl deploys the allora blueprint only\n",
+    );
+}
+
+#[test]
+fn a_missing_env_file_says_how_to_make_one() {
+    let workspace = Workspace::new("");
+    std::fs::remove_file(workspace.path(".env")).unwrap();
+    let out = workspace.run(&["render"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: the env file `.env` does not exist\n\
+         hint: create it from a sample (`cp sample-configs/allora.env .env`) or pass --env-file PATH\n"
+    );
+}
+
+#[test]
+fn unknown_keys_are_warnings_with_the_closest_known_key() {
+    let text = sample_with(&[]) + "AWS_INSTNCE_TYPE=\"t3.large\"\nAWS_PROFILE=\"dev\"\n";
+    let workspace = Workspace::new(&text);
+    let out = workspace.run(&["render", "common"]);
+    out.success();
+    assert_eq!(
+        out.stderr,
+        "warning: .env:72: unknown key AWS_INSTNCE_TYPE (did you mean AWS_INSTANCE_TYPE?); it is ignored\n\
+         warning: .env:73: AWS_PROFILE is ignored: credentials come from --profile or the environment, not from the .env file\n"
+    );
+}
+
+#[test]
+fn no_execute_with_direct_is_a_usage_error() {
+    let tripwire = Tripwire::new();
+    let mut workspace = Workspace::new(&sample_with(&[]));
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    let out = workspace.run(&["deploy", "common", "--no-execute", "--method", "direct"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: --no-execute needs a change set, and --method direct deploys without one\n\
+         hint: drop --method direct to review a change set, or drop --no-execute\n"
+    );
+    assert_eq!(tripwire.connections(), 0);
+}

@@ -1,0 +1,415 @@
+//! Test support: run the real `nodectl` binary with a clean environment, and start local AWS
+//! emulators (moto, LocalStack) on free loopback ports, stopped by PID when dropped.
+//!
+//! The emulators come from the virtual environments `scripts/setup-emulators` creates under
+//! `.venv/` (override the directory with `NODECTL_TEST_VENVS`). A missing emulator fails the
+//! test with that hint: tests never skip silently.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The directory holding the emulator virtual environments.
+pub fn venvs() -> PathBuf {
+    std::env::var_os("NODECTL_TEST_VENVS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv"))
+}
+
+/// A program inside a venv, or a panic that says how to install it.
+pub fn venv_program(venv: &str, program: &str) -> PathBuf {
+    let path = venvs().join(venv).join("bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup-emulators first",
+        path.display()
+    );
+    path
+}
+
+/// An upstream file copied into `tests/data` (from `../shared/upstream-configs`).
+pub fn upstream(name: &str) -> String {
+    std::fs::read_to_string(repo().join("tests/data").join(name)).expect("an upstream file")
+}
+
+/// The upstream sample `.env` of the Allora blueprint (PR #158), as users have it.
+pub fn upstream_sample() -> String {
+    upstream("allora-pr158.env-sample-full")
+}
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code.
+    pub code: i32,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Panics with both streams unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Panics unless the run succeeded.
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        self.expect_code(0)
+    }
+}
+
+/// A temporary working directory with a `.env` file, and the environment to run nodectl in.
+pub struct Workspace {
+    /// The directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    /// A workspace whose `.env` is `env_text`, with an empty AWS configuration (so that a
+    /// developer's `~/.aws` never leaks in) and no endpoint.
+    pub fn new(env_text: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join(".env"), env_text).expect("write .env");
+        std::fs::write(dir.path().join("aws-config"), "").expect("aws config");
+        std::fs::write(dir.path().join("aws-credentials"), "").expect("aws credentials");
+        let env = vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("HOME".into(), dir.path().display().to_string()),
+            (
+                "AWS_CONFIG_FILE".into(),
+                dir.path().join("aws-config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                dir.path().join("aws-credentials").display().to_string(),
+            ),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("NO_COLOR".into(), "1".into()),
+        ];
+        Workspace { dir, env }
+    }
+
+    /// The upstream sample with the placeholders filled for `account`.
+    pub fn upstream(account: &str) -> Self {
+        let text = upstream_sample().replace(
+            "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
+            &format!("AWS_ACCOUNT_ID=\"{account}\""),
+        );
+        Workspace::new(&text)
+    }
+
+    /// Points the workspace at an emulator: endpoint, dummy credentials, fast polling.
+    pub fn with_emulator(mut self, emulator: &Emulator) -> Self {
+        self.set("AWS_ENDPOINT_URL", &emulator.endpoint);
+        self.set("AWS_ACCESS_KEY_ID", emulator.access_key);
+        self.set("AWS_SECRET_ACCESS_KEY", "test");
+        self.set("NODECTL_POLL_INTERVAL_MS", "150");
+        self.set("NODECTL_MAX_ATTEMPTS", "2");
+        self
+    }
+
+    /// Sets an environment variable for every later run.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// A path inside the workspace.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Replaces the `.env` file.
+    pub fn write_env(&self, text: &str) {
+        std::fs::write(self.path(".env"), text).expect("write .env");
+    }
+
+    /// Runs nodectl with `args` in the workspace, stdin closed (not a terminal).
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// Runs nodectl with `args` and extra environment variables for this run only.
+    pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nodectl"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let output = command.output().expect("run nodectl");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// Which emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// moto 5.2.5 server mode.
+    Moto,
+    /// LocalStack (localstack-core 2026.3.0) on the host.
+    LocalStack,
+}
+
+/// A running emulator, stopped (process group, by PID) when dropped.
+pub struct Emulator {
+    /// Which one.
+    pub kind: Kind,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// The access key id to use; LocalStack maps a 12-digit key id to that account.
+    pub access_key: &'static str,
+    /// The account id the emulator reports for `access_key`.
+    pub account: &'static str,
+    child: Child,
+    /// Where its output goes.
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    /// Starts moto on a free loopback port.
+    pub fn moto() -> Emulator {
+        let program = venv_program("moto", "moto_server");
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("moto.log");
+        let mut command = Command::new(program);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+        Emulator::start(
+            Kind::Moto,
+            command,
+            port,
+            "/moto-api/",
+            dir,
+            log,
+            "testing",
+            "123456789012",
+        )
+    }
+
+    /// Starts LocalStack on a free loopback port (hypercorn, so that it binds 127.0.0.1 only;
+    /// see `../shared/reference/localstack.md` section 1).
+    pub fn localstack() -> Emulator {
+        let python = venv_program("localstack", "python");
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("localstack.log");
+        for sub in ["tmp", "vol", "cache"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("dirs");
+        }
+        let mut command = Command::new(python);
+        command
+            .args(["-m", "localstack.runtime.main"])
+            .env_remove("LOCALSTACK_AUTH_TOKEN")
+            .env_remove("LOCALSTACK_API_KEY")
+            .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("GATEWAY_SERVER", "hypercorn")
+            .env("DNS_ADDRESS", "0")
+            .env("PERSISTENCE", "0")
+            .env("DISABLE_EVENTS", "1")
+            .env("SKIP_SSL_CERT_DOWNLOAD", "1")
+            .env("TMPDIR", dir.path().join("tmp"))
+            .env("LOCALSTACK_VOLUME_DIR", dir.path().join("vol"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"));
+        Emulator::start(
+            Kind::LocalStack,
+            command,
+            port,
+            "/_localstack/health",
+            dir,
+            log,
+            "test",
+            "000000000000",
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        kind: Kind,
+        mut command: Command,
+        port: u16,
+        health: &str,
+        dir: tempfile::TempDir,
+        log: PathBuf,
+        access_key: &'static str,
+        account: &'static str,
+    ) -> Emulator {
+        let log_file = std::fs::File::create(&log).expect("log file");
+        command
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log"))
+            .stderr(log_file)
+            .process_group(0);
+        let child = command.spawn().expect("start the emulator");
+        let emulator = Emulator {
+            kind,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key,
+            account,
+            child,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while Instant::now() < deadline {
+            if http_get(port, health).is_some_and(|status| status == 200) {
+                return emulator;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "{kind:?} did not answer on port {port} within 90 s; log:\n{}",
+            std::fs::read_to_string(&emulator.log).unwrap_or_default()
+        );
+    }
+
+    /// The emulator's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// An SDK configuration for checks made by the test itself (not through nodectl).
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
+                self.access_key,
+                "test",
+                None,
+                None,
+                "tests",
+            ))
+            .http_client(
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build_https(),
+            )
+            .load()
+            .await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let pid = self.child.id() as i32;
+        // The emulator runs in its own process group (process_group(0)): signal the group, so
+        // that any child process it started stops too. First SIGTERM, then SIGKILL.
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET `path` on 127.0.0.1:`port`; the HTTP status, or `None` if nothing answers.
+fn http_get(port: u16, path: &str) -> Option<u16> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A loopback TCP listener that counts connections, to prove that no AWS request was made.
+pub struct Tripwire {
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    listener: TcpListener,
+}
+
+impl Tripwire {
+    /// Listens on a free port.
+    pub fn new() -> Tripwire {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        Tripwire {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            listener,
+        }
+    }
+
+    /// How many connections were made so far.
+    pub fn connections(&self) -> usize {
+        let mut count = 0;
+        while self.listener.accept().is_ok() {
+            count += 1;
+        }
+        count
+    }
+}
+
+/// Reads a JSON file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read JSON file")).expect("JSON")
+}
+
+/// A runtime for the test's own SDK calls.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
