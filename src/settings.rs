@@ -164,7 +164,10 @@ fn parse_error(path: &Path, lines: &[&str], err: dotenvy::Error) -> Error {
         other => (None, other.to_string()),
     };
     let message = match line {
-        Some(line) => format!("{}:{line}: cannot parse this line: {detail}", path.display()),
+        Some(line) => format!(
+            "{}:{line}: cannot parse this line: {detail}",
+            path.display()
+        ),
         None => format!("{}: cannot parse the file: {detail}", path.display()),
     };
     Error::Config(vec![ConfigIssue::general(message).hint(
@@ -225,7 +228,10 @@ mod tests {
         )]
         .into();
         let s = Settings::load(&path, env, flags).unwrap();
-        assert_eq!(s.get("AWS_REGION").unwrap().source, Source::Flag("--region"));
+        assert_eq!(
+            s.get("AWS_REGION").unwrap().source,
+            Source::Flag("--region")
+        );
         assert_eq!(s.get("AWS_REGION").unwrap().value, "ap-south-1");
     }
 
@@ -239,7 +245,10 @@ mod tests {
         .unwrap_err();
         let (message, hint) = &err.reports()[0];
         assert_eq!(message, "the env file `/nonexistent/.env` does not exist");
-        assert!(hint.as_deref().unwrap().contains("sample-configs/allora.env"));
+        assert!(hint
+            .as_deref()
+            .unwrap()
+            .contains("sample-configs/allora.env"));
     }
 
     #[test]

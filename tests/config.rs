@@ -202,8 +202,14 @@ fn a_number_that_is_not_a_number() {
 fn every_mistake_is_reported_in_one_run() {
     rejects(
         &sample_with(&[
-            ("ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"", "ALLORA_WALLET_GAS_ADJUSTMENT=\"lots\""),
-            ("ALLORA_WALLET_SUBMIT_TX=\"false\"", "ALLORA_WALLET_SUBMIT_TX=\"maybe\""),
+            (
+                "ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"",
+                "ALLORA_WALLET_GAS_ADJUSTMENT=\"lots\"",
+            ),
+            (
+                "ALLORA_WALLET_SUBMIT_TX=\"false\"",
+                "ALLORA_WALLET_SUBMIT_TX=\"maybe\"",
+            ),
         ]),
         &[],
         "error: .env:39: ALLORA_WALLET_GAS_ADJUSTMENT: `lots` is not a number\n\

@@ -32,12 +32,15 @@ fn deploy_redeploy_update_and_destroy() {
     assert!(out.stderr.contains(
         "changes to stack `allora-edge-common` (account 000000000000, region us-east-1):"
     ));
+    assert!(out.stderr.lines().any(|l| l.contains("InstanceRole")
+        && l.contains("AWS::IAM::Role")
+        && l.ends_with("CREATE_COMPLETE")));
     assert!(out
         .stderr
-        .lines()
-        .any(|l| l.contains("InstanceRole") && l.contains("AWS::IAM::Role") && l.ends_with("CREATE_COMPLETE")));
-    assert!(out.stderr.contains("stack `allora-edge-common` is CREATE_COMPLETE\n"));
-    assert!(out.stdout.contains("allora-edge-common.Region = us-east-1\n"));
+        .contains("stack `allora-edge-common` is CREATE_COMPLETE\n"));
+    assert!(out
+        .stdout
+        .contains("allora-edge-common.Region = us-east-1\n"));
     let file = read_json(&workspace.path("out.json"));
     assert_eq!(keys(&file), ["allora-edge-common"]);
     assert_eq!(
@@ -52,12 +55,17 @@ fn deploy_redeploy_update_and_destroy() {
     );
 
     // deploy single-node: merged into the same file.
-    let out = workspace.run(&["deploy", "single-node", "--yes", "--outputs-file", "out.json"]);
+    let out = workspace.run(&[
+        "deploy",
+        "single-node",
+        "--yes",
+        "--outputs-file",
+        "out.json",
+    ]);
     out.success();
-    assert!(out
-        .stderr
-        .lines()
-        .any(|l| l.contains("Instance ") && l.contains("AWS::EC2::Instance") && l.ends_with("CREATE_COMPLETE")));
+    assert!(out.stderr.lines().any(|l| l.contains("Instance ")
+        && l.contains("AWS::EC2::Instance")
+        && l.ends_with("CREATE_COMPLETE")));
     let file = read_json(&workspace.path("out.json"));
     assert_eq!(keys(&file), ["allora-edge-common", "allora-single-node"]);
     let node = &file["allora-single-node"];
@@ -86,15 +94,23 @@ fn deploy_redeploy_update_and_destroy() {
     std::fs::remove_file(workspace.path("out.json")).unwrap();
     let out = workspace.run(&["deploy", "all", "--yes", "--outputs-file", "out.json"]);
     out.success();
-    assert!(out.stderr.contains("no changes: stack `allora-edge-common` is up to date\n"));
-    assert!(out.stderr.contains("no changes: stack `allora-single-node` is up to date\n"));
+    assert!(out
+        .stderr
+        .contains("no changes: stack `allora-edge-common` is up to date\n"));
+    assert!(out
+        .stderr
+        .contains("no changes: stack `allora-single-node` is up to date\n"));
     assert_eq!(
         keys(&read_json(&workspace.path("out.json"))),
         ["allora-edge-common", "allora-single-node"]
     );
     // The empty change sets were deleted, not left behind.
     let change_sets = runtime
-        .block_on(cfn.list_change_sets().stack_name("allora-single-node").send())
+        .block_on(
+            cfn.list_change_sets()
+                .stack_name("allora-single-node")
+                .send(),
+        )
         .unwrap();
     assert_eq!(change_sets.summaries().len(), 0);
 
@@ -136,7 +152,11 @@ fn deploy_redeploy_update_and_destroy() {
          hint: pass --yes to go ahead without a prompt (for CI and scripts)\n"
     ));
     let change_sets = runtime
-        .block_on(cfn.list_change_sets().stack_name("allora-single-node").send())
+        .block_on(
+            cfn.list_change_sets()
+                .stack_name("allora-single-node")
+                .send(),
+        )
         .unwrap();
     assert_eq!(change_sets.summaries().len(), 0);
 
@@ -165,8 +185,12 @@ fn deploy_redeploy_update_and_destroy() {
         .find("deleting stack `allora-edge-common`")
         .expect("common deleted");
     assert!(single < common, "single-node must be deleted first");
-    assert!(out.stderr.contains("stack `allora-single-node` is DELETE_COMPLETE\n"));
-    assert!(out.stderr.contains("stack `allora-edge-common` is DELETE_COMPLETE\n"));
+    assert!(out
+        .stderr
+        .contains("stack `allora-single-node` is DELETE_COMPLETE\n"));
+    assert!(out
+        .stderr
+        .contains("stack `allora-edge-common` is DELETE_COMPLETE\n"));
 
     let out = workspace.run(&["status"]);
     out.success();
@@ -248,7 +272,9 @@ fn a_failed_create_names_its_root_cause_and_the_next_deploy_recovers() {
         out
     };
     out.success();
-    assert!(out.stderr.contains("stack `allora-single-node` is CREATE_COMPLETE\n"));
+    assert!(out
+        .stderr
+        .contains("stack `allora-single-node` is CREATE_COMPLETE\n"));
     workspace.run(&["destroy", "--yes", "--quiet"]).success();
 }
 

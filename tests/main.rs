@@ -12,6 +12,10 @@
 
 mod support;
 
+mod cli;
+
 mod config;
 mod engine;
 mod localstack;
+mod moto;
+mod render;

@@ -56,19 +56,55 @@ const fn secret(name: &'static str, help: &'static str) -> KeySpec {
 /// Every key the Allora blueprint reads, with its default. `sample-configs/allora.env`
 /// documents each of them (a test checks that).
 pub const KEYS: &[KeySpec] = &[
-    key("NODECTL_BLUEPRINT", None, "allora; optional when the file has ALLORA_* keys"),
-    key("AWS_ACCOUNT_ID", None, "12-digit account id, checked against the credentials"),
+    key(
+        "NODECTL_BLUEPRINT",
+        None,
+        "allora; optional when the file has ALLORA_* keys",
+    ),
+    key(
+        "AWS_ACCOUNT_ID",
+        None,
+        "12-digit account id, checked against the credentials",
+    ),
     key("AWS_REGION", Some("us-east-1"), "region code"),
     key("AWS_INSTANCE_TYPE", Some("t3.medium"), "EC2 instance type"),
     key("AWS_INSTANCE_CPU_TYPE", Some("x86_64"), "x86_64 or ARM_64"),
-    key("AWS_RESOURCE_NAME_PREFIX", Some("AlloraWorkerx"), "Name tag prefix"),
-    key("AWS_VPC_MAX_AZS", Some("1"), "availability zones (nodectl uses 1)"),
-    key("AWS_VPC_NAT_GATEWAYS", Some("0"), "NAT gateways (nodectl creates none)"),
-    key("AWS_VPC_CIDR_MASK", Some("24"), "public subnet prefix length, 16 to 28"),
-    key("NODECTL_VPC_CIDR", Some("10.0.0.0/16"), "VPC CIDR block, /16 to /28"),
-    key("NODECTL_INGRESS_CIDR", Some("0.0.0.0/0"), "source CIDR allowed to TCP 9010"),
+    key(
+        "AWS_RESOURCE_NAME_PREFIX",
+        Some("AlloraWorkerx"),
+        "Name tag prefix",
+    ),
+    key(
+        "AWS_VPC_MAX_AZS",
+        Some("1"),
+        "availability zones (nodectl uses 1)",
+    ),
+    key(
+        "AWS_VPC_NAT_GATEWAYS",
+        Some("0"),
+        "NAT gateways (nodectl creates none)",
+    ),
+    key(
+        "AWS_VPC_CIDR_MASK",
+        Some("24"),
+        "public subnet prefix length, 16 to 28",
+    ),
+    key(
+        "NODECTL_VPC_CIDR",
+        Some("10.0.0.0/16"),
+        "VPC CIDR block, /16 to /28",
+    ),
+    key(
+        "NODECTL_INGRESS_CIDR",
+        Some("0.0.0.0/0"),
+        "source CIDR allowed to TCP 9010",
+    ),
     key("NODECTL_NODE_NAME", None, "suffix of the node stack name"),
-    key("EDGE_DATA_VOL_TYPE", Some("gp3"), "gp3, io1, io2 or instance-store"),
+    key(
+        "EDGE_DATA_VOL_TYPE",
+        Some("gp3"),
+        "gp3, io1, io2 or instance-store",
+    ),
     key("EDGE_DATA_VOL_SIZE", Some("256"), "GiB"),
     key("EDGE_DATA_VOL_IOPS", Some("3000"), "IOPS"),
     key("EDGE_DATA_VOL_THROUGHPUT", Some("125"), "MiB/s, gp3 only"),
@@ -77,28 +113,55 @@ pub const KEYS: &[KeySpec] = &[
         Some("https://github.com/allora-network/basic-coin-prediction-node"),
         "git URL of the inference server",
     ),
-    secret("MODEL_ENV_VARS", "KEY=\"value\" lines for the inference server"),
+    secret(
+        "MODEL_ENV_VARS",
+        "KEY=\"value\" lines for the inference server",
+    ),
     key("ALLORA_WALLET_ADDRESS_KEY_NAME", None, "wallet key name"),
     secret("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC", "wallet mnemonic"),
     key("ALLORA_WORKER_NAME", Some("aws"), "worker name"),
     key("ALLORA_ENV", Some("dev"), "allora-offchain-node git ref"),
     key("ALLORA_WALLET_HOME_DIR", Some(""), "wallet home directory"),
-    key("ALLORA_WALLET_GAS", Some("1000000"), "auto or a whole number"),
+    key(
+        "ALLORA_WALLET_GAS",
+        Some("1000000"),
+        "auto or a whole number",
+    ),
     key("ALLORA_WALLET_GAS_ADJUSTMENT", Some("1.0"), "decimal"),
-    key("ALLORA_WALLET_GAS_PRICES", Some("auto"), "auto or a decimal"),
+    key(
+        "ALLORA_WALLET_GAS_PRICES",
+        Some("auto"),
+        "auto or a decimal",
+    ),
     key("ALLORA_WALLET_GAS_PRICE_INTERVAL", Some("60"), "seconds"),
     key("ALLORA_WALLET_RETRY_DELAY", Some("3"), "seconds"),
-    key("ALLORA_WALLET_BLOCK_DURATION_ESTIMATED", Some("10"), "seconds"),
-    key("ALLORA_WALLET_WINDOW_CORRECTION_FACTOR", Some("0.8"), "decimal"),
+    key(
+        "ALLORA_WALLET_BLOCK_DURATION_ESTIMATED",
+        Some("10"),
+        "seconds",
+    ),
+    key(
+        "ALLORA_WALLET_WINDOW_CORRECTION_FACTOR",
+        Some("0.8"),
+        "decimal",
+    ),
     key("ALLORA_WALLET_MAX_FEES", Some("500000"), "whole number"),
-    key("ALLORA_WALLET_ACCOUNT_SEQUENCE_RETRY_DELAY", Some("5"), "seconds"),
+    key(
+        "ALLORA_WALLET_ACCOUNT_SEQUENCE_RETRY_DELAY",
+        Some("5"),
+        "seconds",
+    ),
     key(
         "ALLORA_WALLET_NODE_RPC",
         Some("https://allora-rpc.testnet.allora.network"),
         "chain RPC URL",
     ),
     key("ALLORA_WALLET_MAX_RETRIES", Some("1"), "whole number"),
-    key("ALLORA_WALLET_DELAY", Some("1"), "seconds (deprecated upstream)"),
+    key(
+        "ALLORA_WALLET_DELAY",
+        Some("1"),
+        "seconds (deprecated upstream)",
+    ),
     key("ALLORA_WALLET_SUBMIT_TX", Some("false"), "true or false"),
     key("ALLORA_WORKER_TOPIC_ID", Some("1"), "topic id"),
     key(
@@ -121,7 +184,11 @@ pub const KEYS: &[KeySpec] = &[
         Some("sqe"),
         "loss method",
     ),
-    key("ALLORA_WORKER_LOOP_SECONDS", Some("30"), "seconds (deprecated upstream)"),
+    key(
+        "ALLORA_WORKER_LOOP_SECONDS",
+        Some("30"),
+        "seconds (deprecated upstream)",
+    ),
     key("ALLORA_WORKER_TOKEN", Some("ethereum"), "token"),
     key("ALLORA_REPUTER_TOPIC_ID", Some("1"), "topic id"),
     key(
@@ -134,7 +201,11 @@ pub const KEYS: &[KeySpec] = &[
         Some("http://source:8888/truth/{Token}/{BlockHeight}"),
         "ground truth URL",
     ),
-    key("ALLORA_REPUTER_LOOP_SECONDS", Some("30"), "seconds (deprecated upstream)"),
+    key(
+        "ALLORA_REPUTER_LOOP_SECONDS",
+        Some("30"),
+        "seconds (deprecated upstream)",
+    ),
     key("ALLORA_REPUTER_TOKEN", Some("ethereum"), "token"),
     key("ALLORA_REPUTER_MIN_STAKE", Some("100000"), "whole number"),
 ];
@@ -524,7 +595,13 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for name in ["CG_API_KEY", "HF_TOKEN", "DB_PASSWORD", "WALLET_MNEMONIC", "PRIVATE_KEY"] {
+        for name in [
+            "CG_API_KEY",
+            "HF_TOKEN",
+            "DB_PASSWORD",
+            "WALLET_MNEMONIC",
+            "PRIVATE_KEY",
+        ] {
             assert!(is_secret_name(name), "{name}");
         }
         for name in ["TOKEN", "MODEL", "REGION", "KEYRING_BACKEND", "TIMEFRAME"] {

@@ -130,9 +130,12 @@ impl Plan {
             AccountSetting::Invalid(value, source) => {
                 let (message, hint) = validate::account_id(value)
                     .expect_err("an invalid account id fails validation");
-                Err(Error::Config(vec![
-                    ConfigIssue::key("AWS_ACCOUNT_ID", source, message).hint(hint)
-                ]))
+                Err(Error::Config(vec![ConfigIssue::key(
+                    "AWS_ACCOUNT_ID",
+                    source,
+                    message,
+                )
+                .hint(hint)]))
             }
             AccountSetting::Missing => Err(Error::Config(vec![ConfigIssue::general(
                 "AWS_ACCOUNT_ID is not set: nodectl checks it against the credentials' account \
@@ -229,9 +232,7 @@ impl<'a> Reader<'a> {
     pub fn setting(&self, key: &str) -> Option<Setting> {
         let spec = self.spec(key);
         match self.settings.get(key) {
-            Some(setting) if !(setting.value.is_empty() && spec.default.is_some()) => {
-                Some(setting)
-            }
+            Some(setting) if !(setting.value.is_empty() && spec.default.is_some()) => Some(setting),
             _ => spec.default.map(|default| Setting {
                 value: default.to_string(),
                 source: Source::Default,

@@ -91,7 +91,9 @@ impl InstanceType {
     /// number (`t4g`, `m7g`, `c7gn`, `r8gd`, `im4gn`, `g5g`), per the EC2 naming conventions
     /// where `g` as an attribute means "AWS Graviton processors".
     pub fn is_graviton(&self) -> bool {
-        let rest = self.family.trim_start_matches(|c: char| c.is_ascii_lowercase());
+        let rest = self
+            .family
+            .trim_start_matches(|c: char| c.is_ascii_lowercase());
         let attributes = rest.trim_start_matches(|c: char| c.is_ascii_digit());
         rest.len() != attributes.len() && attributes.starts_with('g')
     }
@@ -99,8 +101,7 @@ impl InstanceType {
     /// Whether the family is burstable (`t2`, `t3`, `t3a`, `t4g`): these never have instance
     /// store volumes (Amazon EC2 Instance Types guide, "Instance store specifications").
     pub fn is_burstable(&self) -> bool {
-        self.family.starts_with('t')
-            && self.family[1..].starts_with(|c: char| c.is_ascii_digit())
+        self.family.starts_with('t') && self.family[1..].starts_with(|c: char| c.is_ascii_digit())
     }
 }
 
@@ -199,7 +200,12 @@ mod tests {
 
     #[test]
     fn regions() {
-        for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-3", "il-central-1"] {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "ap-southeast-3",
+            "il-central-1",
+        ] {
             assert!(region(ok).is_ok(), "{ok}");
         }
         for bad in ["us-east", "US-EAST-1", "useast1", "us-east-123", "u-east-1"] {
@@ -209,10 +215,24 @@ mod tests {
 
     #[test]
     fn instance_types() {
-        for ok in ["t3.medium", "g4dn.xlarge", "m7i-flex.large", "u-6tb1.metal", "c7gn.16xlarge"] {
+        for ok in [
+            "t3.medium",
+            "g4dn.xlarge",
+            "m7i-flex.large",
+            "u-6tb1.metal",
+            "c7gn.16xlarge",
+        ] {
             assert!(instance_type(ok).is_ok(), "{ok}");
         }
-        for bad in ["t3", "t3.", ".large", "medium.t3x", "t3.medium.x", "T3.medium", "t3 .medium"] {
+        for bad in [
+            "t3",
+            "t3.",
+            ".large",
+            "medium.t3x",
+            "t3.medium.x",
+            "T3.medium",
+            "t3 .medium",
+        ] {
             assert!(instance_type(bad).is_err(), "{bad}");
         }
         let graviton = |t: &str| instance_type(t).unwrap().is_graviton();

@@ -90,7 +90,10 @@ const CITE: &str = "Amazon EC2 API Reference, CreateVolume";
 /// Reads and checks `EDGE_DATA_VOL_TYPE`, `_SIZE`, `_IOPS` and `_THROUGHPUT`.
 pub fn read(reader: &mut Reader) -> Option<DataVolume> {
     let kind = match reader
-        .choice("EDGE_DATA_VOL_TYPE", &["gp3", "io1", "io2", "instance-store"])?
+        .choice(
+            "EDGE_DATA_VOL_TYPE",
+            &["gp3", "io1", "io2", "instance-store"],
+        )?
         .as_str()
     {
         "gp3" => VolumeType::Gp3,
@@ -100,7 +103,11 @@ pub fn read(reader: &mut Reader) -> Option<DataVolume> {
     };
     let size = reader.integer("EDGE_DATA_VOL_SIZE", 1..=i64::from(i32::MAX), " GiB");
     let iops = reader.integer("EDGE_DATA_VOL_IOPS", 1..=i64::from(i32::MAX), " IOPS");
-    let throughput = reader.integer("EDGE_DATA_VOL_THROUGHPUT", 1..=i64::from(i32::MAX), " MiB/s");
+    let throughput = reader.integer(
+        "EDGE_DATA_VOL_THROUGHPUT",
+        1..=i64::from(i32::MAX),
+        " MiB/s",
+    );
     let (size, iops, throughput) = (size?, iops?, throughput?);
     let volume = DataVolume {
         kind,
@@ -125,7 +132,10 @@ pub fn read(reader: &mut Reader) -> Option<DataVolume> {
                 "{size} GiB is out of range for {name}: {name} volumes take {} to {} GiB",
                 limit.size.0, limit.size.1
             ),
-            format!("use a size from {} to {} GiB ({CITE}, Size)", limit.size.0, limit.size.1),
+            format!(
+                "use a size from {} to {} GiB ({CITE}, Size)",
+                limit.size.0, limit.size.1
+            ),
         );
         ok = false;
     }
@@ -138,7 +148,10 @@ pub fn read(reader: &mut Reader) -> Option<DataVolume> {
                 "{iops} IOPS is out of range for {name}: {name} volumes take {} to {} IOPS",
                 limit.iops.0, limit.iops.1
             ),
-            format!("use a value from {} to {} ({CITE}, Iops)", limit.iops.0, limit.iops.1),
+            format!(
+                "use a value from {} to {} ({CITE}, Iops)",
+                limit.iops.0, limit.iops.1
+            ),
         );
         ok = false;
     }

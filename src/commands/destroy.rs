@@ -7,7 +7,7 @@ use crate::blueprint::StackRole;
 use crate::cli::{DestroyArgs, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::printer::{OutputFormat, Printer};
-use crate::stack::destroy::{delete, imports};
+use crate::stack::destroy::{blocking_importers, delete, imports};
 use crate::stack::status::{classify, StatusClass};
 
 /// Deletes the selected stacks, node stack first; see `nodectl destroy --help`.
@@ -59,13 +59,7 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> 
             .collect();
         match imports(&engine, common).await {
             Ok(found) => {
-                let mut importers: Vec<String> = found
-                    .into_iter()
-                    .map(|import| import.importer)
-                    .filter(|importer| !deleted_before.contains(&importer.as_str()))
-                    .collect();
-                importers.sort();
-                importers.dedup();
+                let importers = blocking_importers(found, &deleted_before);
                 if !importers.is_empty() {
                     return Err(Error::usage(
                         format!(
@@ -135,7 +129,8 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> 
         left_behind.extend(left);
     }
     if printer.format() == OutputFormat::Json {
-        printer.data_json(&json!({"deleted": deleted, "absent": absent, "leftBehind": left_behind}));
+        printer
+            .data_json(&json!({"deleted": deleted, "absent": absent, "leftBehind": left_behind}));
     }
     Ok(())
 }

@@ -69,7 +69,11 @@ fn aws_error(engine: &Engine, action: &str, stack: &str, err: AwsError) -> Error
 }
 
 /// Deploys `plan`'s stack. See the module documentation for the flow.
-pub async fn deploy(engine: &Engine<'_>, plan: &StackPlan, options: &DeployOptions) -> Result<DeployResult> {
+pub async fn deploy(
+    engine: &Engine<'_>,
+    plan: &StackPlan,
+    options: &DeployOptions,
+) -> Result<DeployResult> {
     let stack = plan.name.as_str();
     if plan.template.len() > TEMPLATE_BODY_LIMIT {
         return Err(Error::usage(
@@ -89,7 +93,11 @@ pub async fn deploy(engine: &Engine<'_>, plan: &StackPlan, options: &DeployOptio
 }
 
 /// Brings the stack into a state it can be deployed from; returns it (`None`: create it).
-async fn settle(engine: &Engine<'_>, plan: &StackPlan, method: Method) -> Result<Option<StackInfo>> {
+async fn settle(
+    engine: &Engine<'_>,
+    plan: &StackPlan,
+    method: Method,
+) -> Result<Option<StackInfo>> {
     let stack = plan.name.as_str();
     loop {
         let info = engine.describe_for(stack, "deploy").await?;
@@ -267,15 +275,19 @@ async fn deploy_change_set(
     let (status, reason, rows) = wait_for_change_set(engine, stack, &change_set_id).await?;
     if status == "FAILED" {
         let reason = reason.unwrap_or_default();
-        cleanup(engine, &change_set_id, creating.then_some(stack_id.as_str())).await;
+        cleanup(
+            engine,
+            &change_set_id,
+            creating.then_some(stack_id.as_str()),
+        )
+        .await;
         if is_no_changes(&reason) {
             engine
                 .printer
                 .info(&format!("no changes: stack `{stack}` is up to date"));
-            let info = engine
-                .describe_for(stack, "read")
-                .await?
-                .ok_or_else(|| Error::usage(format!("stack `{stack}` disappeared"), "deploy again"))?;
+            let info = engine.describe_for(stack, "read").await?.ok_or_else(|| {
+                Error::usage(format!("stack `{stack}` disappeared"), "deploy again")
+            })?;
             return Ok(DeployResult::NoChanges(info));
         }
         return Err(Error::aws(
@@ -329,12 +341,22 @@ async fn deploy_change_set(
         let confirmed = match engine.printer.confirm(&question, "--yes") {
             Ok(answer) => answer,
             Err(err) => {
-                cleanup(engine, &change_set_id, creating.then_some(stack_id.as_str())).await;
+                cleanup(
+                    engine,
+                    &change_set_id,
+                    creating.then_some(stack_id.as_str()),
+                )
+                .await;
                 return Err(err);
             }
         };
         if !confirmed {
-            cleanup(engine, &change_set_id, creating.then_some(stack_id.as_str())).await;
+            cleanup(
+                engine,
+                &change_set_id,
+                creating.then_some(stack_id.as_str()),
+            )
+            .await;
             return Err(Error::Aborted(format!(
                 "stack `{stack}` was not changed; the change set was deleted"
             )));
@@ -352,7 +374,14 @@ async fn deploy_change_set(
         .client_request_token(token())
         .send()
         .await
-        .map_err(|e| aws_error(engine, "execute the change set of", stack, AwsError::from_sdk(e)))?;
+        .map_err(|e| {
+            aws_error(
+                engine,
+                "execute the change set of",
+                stack,
+                AwsError::from_sdk(e),
+            )
+        })?;
     let operation = if creating { "create" } else { "update" };
     finish(engine, plan, &stack_id, since, true, operation).await
 }
@@ -376,11 +405,22 @@ async fn wait_for_change_set(
                 .set_next_token(next.take())
                 .send()
                 .await
-                .map_err(|e| aws_error(engine, "read the change set of", stack, AwsError::from_sdk(e)))?;
+                .map_err(|e| {
+                    aws_error(
+                        engine,
+                        "read the change set of",
+                        stack,
+                        AwsError::from_sdk(e),
+                    )
+                })?;
             for change in output.changes() {
                 if let Some(rc) = change.resource_change() {
                     rows.push(ChangeRow {
-                        action: rc.action().map(|a| a.as_str()).unwrap_or_default().to_string(),
+                        action: rc
+                            .action()
+                            .map(|a| a.as_str())
+                            .unwrap_or_default()
+                            .to_string(),
                         logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
                         resource_type: rc.resource_type().unwrap_or_default().to_string(),
                         replacement: rc
@@ -421,7 +461,9 @@ async fn wait_for_change_set(
                 });
             }
         }
-        engine.printer.spinner(&format!("{stack}: change set {status}"));
+        engine
+            .printer
+            .spinner(&format!("{stack}: change set {status}"));
         tokio::time::sleep(interval).await;
         interval = (interval * 2).min(engine.poll.max);
     }
@@ -536,7 +578,9 @@ async fn finish(
             let info = engine
                 .describe_for(stack_id, "read")
                 .await?
-                .ok_or_else(|| Error::usage(format!("stack `{stack}` disappeared"), "deploy again"))?;
+                .ok_or_else(|| {
+                    Error::usage(format!("stack `{stack}` disappeared"), "deploy again")
+                })?;
             Ok(DeployResult::Deployed(info))
         }
         class => {

@@ -16,6 +16,19 @@ pub struct Import {
     pub importer: String,
 }
 
+/// The stacks that would still import `imports` after the stacks in `deleted_first` are gone,
+/// sorted and without duplicates: a non-empty list means the exporting stack cannot go yet.
+pub fn blocking_importers(imports: Vec<Import>, deleted_first: &[&str]) -> Vec<String> {
+    let mut importers: Vec<String> = imports
+        .into_iter()
+        .map(|import| import.importer)
+        .filter(|importer| !deleted_first.contains(&importer.as_str()))
+        .collect();
+    importers.sort();
+    importers.dedup();
+    importers
+}
+
 /// Deletes `info`'s stack and waits until it is gone. Returns what was left behind, one line
 /// per skipped resource. A `DELETE_FAILED` end is an [`Error::StackFailed`] with the root
 /// cause.
@@ -29,9 +42,10 @@ pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>
         )
     };
     let since = engine.latest_event_id(&info.id).await.map_err(aws)?;
-    engine
-        .printer
-        .info(&format!("deleting stack `{}` in `{}`", info.name, engine.region));
+    engine.printer.info(&format!(
+        "deleting stack `{}` in `{}`",
+        info.name, engine.region
+    ));
     engine
         .cfn
         .delete_stack()
@@ -79,7 +93,10 @@ pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>
 /// The stacks that import `info`'s exports (CloudFormation API Reference, ListExports and
 /// ListImports). ListImports answers `ValidationError` "Export 'X' is not imported by any
 /// stack." for an export nobody imports; that counts as no importers.
-pub async fn imports(engine: &Engine<'_>, info: &StackInfo) -> std::result::Result<Vec<Import>, AwsError> {
+pub async fn imports(
+    engine: &Engine<'_>,
+    info: &StackInfo,
+) -> std::result::Result<Vec<Import>, AwsError> {
     let exports: Vec<String> = info
         .outputs
         .iter()
@@ -119,4 +136,29 @@ pub async fn imports(engine: &Engine<'_>, info: &StackInfo) -> std::result::Resu
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn importers_deleted_first_do_not_block() {
+        let import = |importer: &str| Import {
+            export: "allora-edge-common-InstanceProfileName".into(),
+            importer: importer.into(),
+        };
+        let found = vec![
+            import("allora-single-node-b"),
+            import("allora-single-node"),
+            import("allora-single-node-b"),
+        ];
+        assert_eq!(
+            blocking_importers(found.clone(), &["allora-single-node"]),
+            vec!["allora-single-node-b"]
+        );
+        assert!(
+            blocking_importers(found, &["allora-single-node", "allora-single-node-b"]).is_empty()
+        );
+    }
 }

@@ -164,9 +164,15 @@ mod tests {
     #[test]
     fn statuses_are_classified() {
         assert_eq!(classify("CREATE_IN_PROGRESS"), StatusClass::InProgress);
-        assert_eq!(classify("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), StatusClass::InProgress);
+        assert_eq!(
+            classify("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
+            StatusClass::InProgress
+        );
         assert_eq!(classify("REVIEW_IN_PROGRESS"), StatusClass::Review);
-        assert_eq!(classify("UPDATE_ROLLBACK_COMPLETE"), StatusClass::RolledBack);
+        assert_eq!(
+            classify("UPDATE_ROLLBACK_COMPLETE"),
+            StatusClass::RolledBack
+        );
         assert_eq!(classify("CREATE_COMPLETE"), StatusClass::Complete);
         assert_eq!(classify("DELETE_FAILED"), StatusClass::Failed);
         assert_eq!(classify("DELETE_COMPLETE"), StatusClass::Deleted);
@@ -175,24 +181,52 @@ mod tests {
     #[test]
     fn pre_deploy_follows_the_state_table() {
         assert_eq!(pre_deploy("s", None), PreDeploy::Create);
-        assert_eq!(pre_deploy("s", Some("REVIEW_IN_PROGRESS")), PreDeploy::Create);
-        assert_eq!(pre_deploy("s", Some("ROLLBACK_COMPLETE")), PreDeploy::DeleteThenCreate);
-        assert_eq!(pre_deploy("s", Some("CREATE_FAILED")), PreDeploy::DeleteThenCreate);
+        assert_eq!(
+            pre_deploy("s", Some("REVIEW_IN_PROGRESS")),
+            PreDeploy::Create
+        );
+        assert_eq!(
+            pre_deploy("s", Some("ROLLBACK_COMPLETE")),
+            PreDeploy::DeleteThenCreate
+        );
+        assert_eq!(
+            pre_deploy("s", Some("CREATE_FAILED")),
+            PreDeploy::DeleteThenCreate
+        );
         assert_eq!(pre_deploy("s", Some("UPDATE_IN_PROGRESS")), PreDeploy::Wait);
         assert_eq!(pre_deploy("s", Some("DELETE_IN_PROGRESS")), PreDeploy::Wait);
-        assert_eq!(pre_deploy("s", Some("UPDATE_ROLLBACK_COMPLETE")), PreDeploy::Update);
+        assert_eq!(
+            pre_deploy("s", Some("UPDATE_ROLLBACK_COMPLETE")),
+            PreDeploy::Update
+        );
         assert_eq!(pre_deploy("s", Some("CREATE_COMPLETE")), PreDeploy::Update);
-        assert!(matches!(pre_deploy("s", Some("UPDATE_ROLLBACK_FAILED")), PreDeploy::Refuse(h) if h.contains("continue-update-rollback --stack-name s")));
-        assert!(matches!(pre_deploy("s", Some("UPDATE_FAILED")), PreDeploy::Refuse(h) if h.contains("rollback-stack")));
+        assert!(
+            matches!(pre_deploy("s", Some("UPDATE_ROLLBACK_FAILED")), PreDeploy::Refuse(h) if h.contains("continue-update-rollback --stack-name s"))
+        );
+        assert!(
+            matches!(pre_deploy("s", Some("UPDATE_FAILED")), PreDeploy::Refuse(h) if h.contains("rollback-stack"))
+        );
     }
 
     #[test]
     fn the_root_cause_skips_cancellations_and_stack_events() {
         let events = vec![
             event("stack", "CREATE_IN_PROGRESS", Some("User Initiated")),
-            event("Volume", "CREATE_FAILED", Some("Resource creation cancelled")),
-            event("Instance", "CREATE_FAILED", Some("Received FAILURE signal with UniqueId i-1")),
-            event("stack", "ROLLBACK_IN_PROGRESS", Some("The following resource(s) failed to create: [Instance, Volume].")),
+            event(
+                "Volume",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
+            event(
+                "Instance",
+                "CREATE_FAILED",
+                Some("Received FAILURE signal with UniqueId i-1"),
+            ),
+            event(
+                "stack",
+                "ROLLBACK_IN_PROGRESS",
+                Some("The following resource(s) failed to create: [Instance, Volume]."),
+            ),
             event("Other", "CREATE_FAILED", Some("later failure")),
         ];
         assert_eq!(

@@ -117,7 +117,10 @@ mod tests {
         let body = render(
             &source(),
             &[("A".into(), "9010".into()), ("B".into(), "y".into())],
-            &[("/Resources/R/Properties/UserData/Fn::Sub", "#!/bin/bash\necho ${AWS::Region}\n")],
+            &[(
+                "/Resources/R/Properties/UserData/Fn::Sub",
+                "#!/bin/bash\necho ${AWS::Region}\n",
+            )],
         )
         .unwrap();
         let expected = r##"{
@@ -149,8 +152,14 @@ mod tests {
     #[test]
     fn a_missing_parameter_or_insertion_point_is_an_error() {
         let err = render(&source(), &[("C".into(), "1".into())], &[]).unwrap_err();
-        assert_eq!(err.reports()[0].0, "template `test.json` has no parameter C");
+        assert_eq!(
+            err.reports()[0].0,
+            "template `test.json` has no parameter C"
+        );
         let err = render(&source(), &[], &[("/Resources/X", "text")]).unwrap_err();
-        assert_eq!(err.reports()[0].0, "template `test.json` has no string at /Resources/X");
+        assert_eq!(
+            err.reports()[0].0,
+            "template `test.json` has no string at /Resources/X"
+        );
     }
 }

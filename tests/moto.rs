@@ -1,0 +1,374 @@
+//! Layer 3: what was provisioned, end to end with the real binary and SDK against moto on
+//! loopback. moto creates resources and lets the test describe them through EC2 and IAM, but
+//! its CloudFormation is synchronous and registers outputs and exports only for stacks created
+//! with CreateStack, so these tests deploy with `--method direct`
+//! (`../shared/reference/moto.md` sections 3, 4). What moto drops (IMDSv2 settings, volume
+//! encryption and type, managed policy attachments, the instance's security groups) is checked
+//! in the template CloudFormation received instead (GetTemplate).
+
+use aws_sdk_cloudformation::types::TemplateStage;
+use serde_json::Value;
+
+use crate::support::{read_json, runtime, Emulator, Workspace};
+
+#[test]
+fn deploys_what_the_blueprint_declares() {
+    let emulator = Emulator::moto();
+    let workspace = Workspace::upstream(emulator.account).with_emulator(&emulator);
+    workspace
+        .run(&[
+            "deploy", "common", "--yes", "--method", "direct", "-O", "out.json",
+        ])
+        .success();
+    let out = workspace.run(&[
+        "deploy",
+        "single-node",
+        "--yes",
+        "--method",
+        "direct",
+        "-O",
+        "out.json",
+    ]);
+    out.success();
+    assert!(out
+        .stderr
+        .contains("creating stack `allora-single-node` in `us-east-1`\n"));
+    assert!(out
+        .stderr
+        .contains("stack `allora-single-node` is CREATE_COMPLETE\n"));
+
+    let file = read_json(&workspace.path("out.json"));
+    let common = &file["allora-edge-common"];
+    let node = &file["allora-single-node"];
+    let text = |v: &Value| v.as_str().expect("a string output").to_string();
+
+    let rt = runtime();
+    let sdk = rt.block_on(emulator.sdk());
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+
+    // The VPC of the node, 10.0.0.0/16, with the public /24 subnet (AWS_VPC_CIDR_MASK=24).
+    let vpcs = rt
+        .block_on(ec2.describe_vpcs().vpc_ids(text(&node["VpcId"])).send())
+        .unwrap();
+    assert_eq!(vpcs.vpcs()[0].cidr_block(), Some("10.0.0.0/16"));
+    let subnets = rt
+        .block_on(
+            ec2.describe_subnets()
+                .subnet_ids(text(&node["SubnetId"]))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(subnets.subnets()[0].cidr_block(), Some("10.0.0.0/24"));
+    assert_eq!(
+        subnets.subnets()[0].vpc_id(),
+        Some(text(&node["VpcId"]).as_str())
+    );
+    let routes = rt
+        .block_on(
+            ec2.describe_route_tables()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("vpc-id")
+                        .values(text(&node["VpcId"]))
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    assert!(
+        routes
+            .route_tables()
+            .iter()
+            .flat_map(|t| t.routes())
+            .any(|r| {
+                r.destination_cidr_block() == Some("0.0.0.0/0")
+                    && r.gateway_id().is_some_and(|g| g.starts_with("igw-"))
+            }),
+        "a default route to an internet gateway"
+    );
+
+    // The security group: TCP 9010 from 0.0.0.0/0 (the seed's port), nothing else inbound;
+    // no SSH.
+    let groups = rt
+        .block_on(
+            ec2.describe_security_groups()
+                .group_ids(text(&node["SecurityGroupId"]))
+                .send(),
+        )
+        .unwrap();
+    let group = &groups.security_groups()[0];
+    assert_eq!(group.vpc_id(), Some(text(&node["VpcId"]).as_str()));
+    type Rule<'a> = (Option<&'a str>, Option<i32>, Option<i32>, Vec<&'a str>);
+    let ingress: Vec<Rule> = group
+        .ip_permissions()
+        .iter()
+        .map(|p| {
+            (
+                p.ip_protocol(),
+                p.from_port(),
+                p.to_port(),
+                p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ingress,
+        vec![(Some("tcp"), Some(9010), Some(9010), vec!["0.0.0.0/0"])]
+    );
+
+    // The instance: the configured type, running, in the node's subnet, with the common
+    // stack's instance profile.
+    let reservations = rt
+        .block_on(
+            ec2.describe_instances()
+                .instance_ids(text(&node["InstanceId"]))
+                .send(),
+        )
+        .unwrap();
+    let instance = &reservations.reservations()[0].instances()[0];
+    assert_eq!(
+        instance.instance_type().map(|t| t.as_str()),
+        Some("t3.medium")
+    );
+    assert_eq!(
+        instance.state().and_then(|s| s.name()).map(|n| n.as_str()),
+        Some("running")
+    );
+    assert_eq!(instance.subnet_id(), Some(text(&node["SubnetId"]).as_str()));
+    assert_eq!(
+        instance.iam_instance_profile().and_then(|p| p.arn()),
+        Some(text(&common["InstanceProfileArn"]).as_str())
+    );
+    let root = instance
+        .block_device_mappings()
+        .iter()
+        .find(|m| m.device_name() == Some("/dev/xvda"))
+        .and_then(|m| m.ebs())
+        .and_then(|e| e.volume_id())
+        .expect("a root volume")
+        .to_string();
+    let volumes = rt
+        .block_on(ec2.describe_volumes().volume_ids(root).send())
+        .unwrap();
+    assert_eq!(volumes.volumes()[0].size(), Some(46));
+    assert_eq!(volumes.volumes()[0].encrypted(), Some(true));
+
+    // The IAM role (EC2 may assume it) and the instance profile that holds it.
+    let role = rt
+        .block_on(
+            iam.get_role()
+                .role_name(text(&common["InstanceRoleName"]))
+                .send(),
+        )
+        .unwrap();
+    let trust = urlencoding_decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert!(trust.contains("ec2.amazonaws.com"), "{trust}");
+    let profile = rt
+        .block_on(
+            iam.get_instance_profile()
+                .instance_profile_name(text(&common["InstanceProfileName"]))
+                .send(),
+        )
+        .unwrap();
+    let roles: Vec<&str> = profile
+        .instance_profile()
+        .unwrap()
+        .roles()
+        .iter()
+        .map(|r| r.role_name())
+        .collect();
+    assert_eq!(roles, vec![text(&common["InstanceRoleName"]).as_str()]);
+    let policy = rt
+        .block_on(
+            iam.get_role_policy()
+                .role_name(text(&common["InstanceRoleName"]))
+                .policy_name("SignalNodeStacks")
+                .send(),
+        )
+        .map(|p| urlencoding_decode(p.policy_document()))
+        .unwrap();
+    assert!(policy.contains("cloudformation:SignalResource"), "{policy}");
+    assert!(
+        policy.contains(":cloudformation:us-east-1:123456789012:stack/allora-single-node*/*"),
+        "SignalResource is scoped to the node stacks: {policy}"
+    );
+
+    // Exports namespaced by the common stack's name, imported by the node stack.
+    let exports = rt.block_on(cfn.list_exports().send()).unwrap();
+    let mut names: Vec<&str> = exports.exports().iter().filter_map(|e| e.name()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "allora-edge-common-InstanceProfileName",
+            "allora-edge-common-InstanceRoleArn"
+        ]
+    );
+
+    // What moto drops is checked in the templates CloudFormation received.
+    let template = |stack: &str| -> Value {
+        let body = rt
+            .block_on(
+                cfn.get_template()
+                    .stack_name(stack)
+                    .template_stage(TemplateStage::Original)
+                    .send(),
+            )
+            .unwrap();
+        serde_json::from_str(body.template_body().unwrap()).unwrap()
+    };
+    let common_template = template("allora-edge-common");
+    let role_properties = &common_template["Resources"]["InstanceRole"]["Properties"];
+    let managed = serde_json::to_string(&role_properties["ManagedPolicyArns"]).unwrap();
+    assert!(managed.contains("AmazonSSMManagedInstanceCore"));
+    assert!(managed.contains("CloudWatchAgentServerPolicy"));
+    let inline = serde_json::to_string(&role_properties["Policies"]).unwrap();
+    assert!(!inline.contains("\"Resource\":\"*\""), "{inline}");
+
+    let node_template = template("allora-single-node");
+    let resources = &node_template["Resources"];
+    let instance = &resources["Instance"]["Properties"];
+    assert_eq!(instance["MetadataOptions"]["HttpTokens"], "required");
+    assert_eq!(instance["Monitoring"], true);
+    assert_eq!(instance["BlockDeviceMappings"][0]["Ebs"]["Encrypted"], true);
+    assert_eq!(instance["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"], 46);
+    assert_eq!(resources["DataVolume"]["Properties"]["Encrypted"], true);
+    assert_eq!(
+        resources["Instance"]["CreationPolicy"]["ResourceSignal"]["Timeout"],
+        "PT15M"
+    );
+    let ingress = &resources["SecurityGroup"]["Properties"]["SecurityGroupIngress"];
+    assert_eq!(ingress.as_array().unwrap().len(), 1);
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn another_account_is_refused_before_any_change() {
+    let emulator = Emulator::moto();
+    let workspace = Workspace::upstream("111111111111").with_emulator(&emulator);
+    let out = workspace.run(&["deploy", "all", "--yes"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: the AWS credentials are for account 123456789012, but .env:6 sets AWS_ACCOUNT_ID=111111111111\n\
+         hint: use credentials for the configured account (--profile, AWS_PROFILE), or correct AWS_ACCOUNT_ID; nothing was changed\n"
+    );
+    let rt = runtime();
+    let cfn = aws_sdk_cloudformation::Client::new(&rt.block_on(emulator.sdk()));
+    let stacks = rt.block_on(cfn.list_stacks().send()).unwrap();
+    assert!(stacks.stack_summaries().is_empty());
+}
+
+#[test]
+fn single_node_needs_the_common_stack() {
+    let emulator = Emulator::moto();
+    let workspace = Workspace::upstream(emulator.account).with_emulator(&emulator);
+    let out = workspace.run(&["deploy", "single-node", "--yes", "--method", "direct"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: stack `allora-single-node` needs stack `allora-edge-common`, which does not exist in `us-east-1`\n\
+         hint: deploy it first: `nodectl deploy common`, or both with `nodectl deploy all`\n"
+    );
+}
+
+#[test]
+fn termination_protection_is_never_turned_off_silently() {
+    let emulator = Emulator::moto();
+    let workspace = Workspace::upstream(emulator.account).with_emulator(&emulator);
+    let rt = runtime();
+    let cfn = aws_sdk_cloudformation::Client::new(&rt.block_on(emulator.sdk()));
+    rt.block_on(
+        cfn.create_stack()
+            .stack_name("allora-edge-common")
+            .template_body(r#"{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}"#)
+            .enable_termination_protection(true)
+            .send(),
+    )
+    .unwrap();
+    let out = workspace.run(&["destroy", "common", "--yes"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: stack `allora-edge-common` in `us-east-1` has termination protection enabled\n\
+         hint: nodectl does not turn it off for you; if you really mean to delete the stack, run `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name allora-edge-common` first\n"
+    );
+    let still = rt
+        .block_on(
+            cfn.describe_stacks()
+                .stack_name("allora-edge-common")
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        still.stacks()[0].stack_status().map(|s| s.as_str()),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[test]
+fn several_nodes_share_one_common_stack() {
+    let emulator = Emulator::moto();
+    let workspace = Workspace::upstream(emulator.account).with_emulator(&emulator);
+    workspace
+        .run(&["deploy", "common", "--yes", "--method", "direct", "-q"])
+        .success();
+    for node in ["", "node-2"] {
+        let out = workspace.run_with(
+            &[
+                "deploy",
+                "single-node",
+                "--yes",
+                "--method",
+                "direct",
+                "--output",
+                "json",
+            ],
+            &[("NODECTL_NODE_NAME", node)],
+        );
+        out.success();
+        let stack = if node.is_empty() {
+            "allora-single-node".to_string()
+        } else {
+            format!("allora-single-node-{node}")
+        };
+        let outputs: Value = serde_json::from_str(&out.stdout).unwrap();
+        assert!(outputs[&stack]["InstanceId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("i-")));
+    }
+    let out = workspace.run_with(&["status"], &[("NODECTL_NODE_NAME", "node-2")]);
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("allora-edge-common         CREATE_COMPLETE"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines[1].starts_with("allora-single-node-node-2  CREATE_COMPLETE"),
+        "{}",
+        out.stdout
+    );
+}

@@ -1,0 +1,173 @@
+//! `nodectl render`: offline, deterministic, valid CloudFormation (cfn-lint clean for every
+//! stack and data volume variant), every upstream sample accepted, no secret in any template.
+
+use std::process::Command;
+
+use crate::support::{upstream, upstream_sample, venv_program, Workspace};
+
+fn sample(account: &str) -> String {
+    upstream_sample().replace(
+        "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
+        &format!("AWS_ACCOUNT_ID=\"{account}\""),
+    )
+}
+
+/// Runs cfn-lint (from `.venv/moto`) on `paths`; panics with its report unless it is clean
+/// (exit 0: no error, no warning).
+fn cfn_lint(paths: &[std::path::PathBuf]) {
+    let output = Command::new(venv_program("moto", "cfn-lint"))
+        .args(paths)
+        .output()
+        .expect("run cfn-lint");
+    assert!(
+        output.status.success(),
+        "cfn-lint reported problems:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn render_needs_no_credentials_and_is_deterministic() {
+    // No AWS variables at all, and an unreachable endpoint: render must not care.
+    let mut workspace = Workspace::new(&upstream_sample());
+    workspace.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let first = workspace.run(&["render"]);
+    first.success();
+    assert_eq!(first.stderr, "");
+    let second = workspace.run(&["render"]);
+    assert_eq!(first.stdout, second.stdout, "same input, same bytes");
+    let all: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    let names: Vec<&str> = all
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, ["allora-edge-common", "allora-single-node"]);
+
+    let one = workspace.run(&["render", "single-node"]);
+    one.success();
+    let template: serde_json::Value = serde_json::from_str(&one.stdout).unwrap();
+    assert_eq!(template, all["allora-single-node"]);
+    assert_eq!(
+        template["Parameters"]["InstanceType"]["Default"], "t3.medium",
+        "configured values become the parameter defaults"
+    );
+}
+
+#[test]
+fn every_stack_and_volume_variant_is_cfn_lint_clean() {
+    let variants: &[(&str, &[(&str, &str)])] = &[
+        ("gp3", &[]),
+        (
+            "io1",
+            &[
+                ("EDGE_DATA_VOL_TYPE", "io1"),
+                ("EDGE_DATA_VOL_IOPS", "10000"),
+            ],
+        ),
+        (
+            "io2",
+            &[
+                ("EDGE_DATA_VOL_TYPE", "io2"),
+                ("EDGE_DATA_VOL_IOPS", "64000"),
+            ],
+        ),
+        (
+            "instance-store",
+            &[
+                ("EDGE_DATA_VOL_TYPE", "instance-store"),
+                ("AWS_INSTANCE_TYPE", "m6id.large"),
+            ],
+        ),
+        (
+            "arm64-named-node",
+            &[
+                ("AWS_INSTANCE_TYPE", "t4g.medium"),
+                ("AWS_INSTANCE_CPU_TYPE", "ARM_64"),
+                ("NODECTL_NODE_NAME", "node-2"),
+                ("NODECTL_INGRESS_CIDR", "203.0.113.0/24"),
+            ],
+        ),
+    ];
+    let workspace = Workspace::new(&sample("123456789012"));
+    let mut paths = Vec::new();
+    for (name, env) in variants {
+        let dir = workspace.path(name);
+        let out = workspace.run_with(&["render", "--out-dir", dir.to_str().unwrap()], env);
+        out.success();
+        assert_eq!(out.stderr, "", "{name}");
+        let written: Vec<_> = out.stdout.lines().map(std::path::PathBuf::from).collect();
+        assert_eq!(written.len(), 2, "{name}: {}", out.stdout);
+        paths.extend(written);
+    }
+    assert!(paths[9]
+        .display()
+        .to_string()
+        .ends_with("arm64-named-node/allora-single-node-node-2.template.json"));
+    cfn_lint(&paths);
+    // The repository's templates are valid on their own too.
+    let repo = crate::support::repo().join("templates/allora");
+    cfn_lint(&[repo.join("common.json"), repo.join("single-node.json")]);
+}
+
+#[test]
+fn every_upstream_allora_sample_renders() {
+    for name in [
+        "allora-pr88.env-sample-full",
+        "allora-pr158.env-sample-full",
+        "allora-pr158.env-test",
+        "allora-pr170.env-sample-full",
+    ] {
+        let workspace = Workspace::new(&upstream(name));
+        let out = workspace.run(&["render"]);
+        out.success();
+        assert_eq!(out.stderr, "", "{name}");
+    }
+}
+
+#[test]
+fn secrets_never_reach_a_template() {
+    const MNEMONIC: &str = "canary-mnemonic-7f3a9c word word word";
+    const API_KEY: &str = "canary-api-key-51e0b2";
+    let text = sample("123456789012")
+        .replace(
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC=\"xxxxxxxxxxx\"",
+            &format!("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC=\"{MNEMONIC}\""),
+        )
+        .replace(
+            "CG_API_KEY=\"secret\"",
+            &format!("CG_API_KEY=\"{API_KEY}\""),
+        );
+    let workspace = Workspace::new(&text);
+    let out = workspace.run(&["render", "-v"]);
+    out.success();
+    for canary in ["canary-mnemonic-7f3a9c", API_KEY] {
+        assert!(!out.stdout.contains(canary), "{canary} in a template");
+        assert!(!out.stderr.contains(canary), "{canary} on stderr");
+    }
+}
+
+#[test]
+fn the_sample_config_documents_every_key() {
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    for spec in nodectl::blueprint::allora::KEYS {
+        let line = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("{}=", spec.name)))
+            .unwrap_or_else(|| panic!("sample-configs/allora.env lacks {}", spec.name));
+        assert!(
+            line > 0 && lines[line - 1].starts_with("# "),
+            "{} has no comment right above it",
+            spec.name
+        );
+    }
+    // And the sample itself is valid and quiet.
+    let workspace = Workspace::new(&sample);
+    let out = workspace.run(&["render"]);
+    out.success();
+    assert_eq!(out.stderr, "");
+}
