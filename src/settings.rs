@@ -121,34 +121,75 @@ impl Settings {
     }
 }
 
-/// Parses `.env` text with dotenvy and finds the line of every key: keys come back in file
-/// order, so each is searched for from the line after the previous key's line, which skips the
-/// continuation lines of multi-line quoted values.
+/// Parses `.env` text with dotenvy and finds the line of every key. The lines come from
+/// [`assignment_lines`], which follows quoted values across lines, so that a continuation line
+/// of a multi-line value (`REGION="US"` inside `MODEL_ENV_VARS='...'`) is never taken for a
+/// key of its own.
 fn parse(path: &Path, text: &str) -> Result<Vec<FileEntry>> {
     let lines: Vec<&str> = text.lines().collect();
+    let assignments = assignment_lines(&lines);
     let mut entries = Vec::new();
     let mut cursor = 0usize;
     for item in dotenvy::from_read_iter(text.as_bytes()) {
         let (key, value) = item.map_err(|err| parse_error(path, &lines, err))?;
-        let line = (cursor..lines.len())
-            .find(|&index| starts_with_key(lines[index], &key))
-            .unwrap_or(cursor);
-        cursor = line + 1;
-        entries.push(FileEntry {
-            key,
-            value,
-            line: line + 1,
-        });
+        let line = assignments[cursor.min(assignments.len())..]
+            .iter()
+            .position(|(k, _)| *k == key)
+            .map(|offset| {
+                let (_, line) = assignments[cursor + offset];
+                cursor += offset + 1;
+                line
+            })
+            .unwrap_or(0);
+        entries.push(FileEntry { key, value, line });
     }
     Ok(entries)
 }
 
-fn starts_with_key(line: &str, key: &str) -> bool {
-    let line = line.trim_start();
-    let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-    line.strip_prefix(key)
-        .map(|rest| rest.trim_start().starts_with('='))
-        .unwrap_or(false)
+/// `(key, 1-based line)` of every `KEY=` assignment, in order, skipping comments, blank lines
+/// and the continuation lines of quoted values that span several lines.
+fn assignment_lines<'a>(lines: &[&'a str]) -> Vec<(&'a str, usize)> {
+    let mut found = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines[index].trim_start();
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        if let Some((key, rest)) = line.split_once('=') {
+            let key = key.trim_end();
+            let is_key = !key.is_empty()
+                && !key.starts_with('#')
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if is_key {
+                found.push((key, index + 1));
+                let rest = rest.trim_start();
+                if let Some(quote) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
+                    // Skip to the line that closes the quote (a backslash escapes `"`).
+                    let mut open = !closes(&rest[1..], quote);
+                    while open && index + 1 < lines.len() {
+                        index += 1;
+                        open = !closes(lines[index], quote);
+                    }
+                }
+            }
+        }
+        index += 1;
+    }
+    found
+}
+
+/// Whether `text` contains an unescaped closing `quote`.
+fn closes(text: &str, quote: char) -> bool {
+    let mut escaped = false;
+    for c in text.chars() {
+        match c {
+            '\\' if quote == '"' && !escaped => escaped = true,
+            c if c == quote && !escaped => return true,
+            _ => escaped = false,
+        }
+    }
+    false
 }
 
 fn parse_error(path: &Path, lines: &[&str], err: dotenvy::Error) -> Error {

@@ -281,13 +281,11 @@ async fn deploy_change_set(
             creating.then_some(stack_id.as_str()),
         )
         .await;
-        if is_no_changes(&reason) {
+        if let (true, Some(info)) = (is_no_changes(&reason), existing) {
+            // Nothing changed, so the stack read before the change set is still current.
             engine
                 .printer
                 .info(&format!("no changes: stack `{stack}` is up to date"));
-            let info = engine.describe_for(stack, "read").await?.ok_or_else(|| {
-                Error::usage(format!("stack `{stack}` disappeared"), "deploy again")
-            })?;
             return Ok(DeployResult::NoChanges(info));
         }
         return Err(Error::aws(
@@ -398,21 +396,23 @@ async fn wait_for_change_set(
         let mut rows = Vec::new();
         let mut next: Option<String> = None;
         let (status, reason) = loop {
+            let token = next.take();
             let output = engine
-                .cfn
-                .describe_change_set()
-                .change_set_name(change_set_id)
-                .set_next_token(next.take())
-                .send()
+                .read("reading the change set", || {
+                    let token = token.clone();
+                    async move {
+                        engine
+                            .cfn
+                            .describe_change_set()
+                            .change_set_name(change_set_id)
+                            .set_next_token(token)
+                            .send()
+                            .await
+                            .map_err(AwsError::from_sdk)
+                    }
+                })
                 .await
-                .map_err(|e| {
-                    aws_error(
-                        engine,
-                        "read the change set of",
-                        stack,
-                        AwsError::from_sdk(e),
-                    )
-                })?;
+                .map_err(|e| aws_error(engine, "read the change set of", stack, e))?;
             for change in output.changes() {
                 if let Some(rc) = change.resource_change() {
                     rows.push(ChangeRow {
@@ -575,12 +575,11 @@ async fn finish(
             engine
                 .printer
                 .info(&format!("stack `{stack}` is {}", outcome.status));
-            let info = engine
-                .describe_for(stack_id, "read")
-                .await?
-                .ok_or_else(|| {
-                    Error::usage(format!("stack `{stack}` disappeared"), "deploy again")
-                })?;
+            // The wait's last DescribeStacks already holds the outputs: no further read that a
+            // throttled API could turn into a failure after the stack succeeded.
+            let info = outcome
+                .info
+                .expect("a complete stack was described by the wait");
             Ok(DeployResult::Deployed(info))
         }
         class => {

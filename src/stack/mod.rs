@@ -127,6 +127,8 @@ pub struct Outcome {
     pub reason: Option<String>,
     /// The events of this operation, oldest first.
     pub events: Vec<Event>,
+    /// The stack as last described (with its outputs); `None` once it is deleted.
+    pub info: Option<StackInfo>,
 }
 
 impl Engine<'_> {
@@ -187,23 +189,58 @@ impl Engine<'_> {
         })
     }
 
+    /// Runs a read-only call until it succeeds or fails for a reason retrying cannot fix.
+    /// Transient failures (throttling, 5xx, network) that outlast the SDK's own retries back
+    /// off like the wait loop (one warning), within `--timeout`: a throttled read must never
+    /// turn a deployment into a failure.
+    pub async fn read<T, F, Fut>(&self, what: &str, mut call: F) -> std::result::Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, AwsError>>,
+    {
+        let start = tokio::time::Instant::now();
+        let mut interval = self.poll.initial;
+        let mut warned = false;
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(err)
+                    if err.is_transient()
+                        && self.timeout.is_none_or(|limit| start.elapsed() < limit) =>
+                {
+                    if !warned {
+                        self.printer
+                            .warn(&format!("{what} failed ({err}); retrying with backoff"));
+                        warned = true;
+                    }
+                    tokio::time::sleep(jitter(interval)).await;
+                    interval = (interval * 2).min(Duration::from_secs(60));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
     /// The id of the newest event of `stack_id`, to print only later events.
     pub async fn latest_event_id(
         &self,
         stack_id: &str,
     ) -> std::result::Result<Option<String>, AwsError> {
-        let output = self
-            .cfn
-            .describe_stack_events()
-            .stack_name(stack_id)
-            .send()
-            .await
-            .map_err(AwsError::from_sdk)?;
-        Ok(output
-            .stack_events()
-            .first()
-            .and_then(|e| e.event_id())
-            .map(str::to_string))
+        self.read("reading the stack events", || async {
+            let output = self
+                .cfn
+                .describe_stack_events()
+                .stack_name(stack_id)
+                .send()
+                .await
+                .map_err(AwsError::from_sdk)?;
+            Ok(output
+                .stack_events()
+                .first()
+                .and_then(|e| e.event_id())
+                .map(str::to_string))
+        })
+        .await
     }
 
     /// Events of `stack_id` newer than `since` (all when `None`), oldest first. CloudFormation
@@ -293,8 +330,8 @@ impl Engine<'_> {
                         self.printer.info(&event.line());
                     }
                     events.extend(new);
-                    let (status, reason) = match info {
-                        Some(info) => (info.status, info.reason),
+                    let (status, reason) = match &info {
+                        Some(info) => (info.status.clone(), info.reason.clone()),
                         // A deleted stack described by id may already be gone.
                         None => ("DELETE_COMPLETE".to_string(), None),
                     };
@@ -309,6 +346,7 @@ impl Engine<'_> {
                             status,
                             reason,
                             events,
+                            info,
                         });
                     }
                     self.printer.spinner(&format!("{stack_name}: {status}"));
