@@ -1328,6 +1328,71 @@ async fn a_direct_update_without_changes_is_no_changes() {
     );
 }
 
+/// A stack found in `UPDATE_IN_PROGRESS` (someone else's deploy): nodectl says so, follows that
+/// operation's events until the stack settles, then decides again (CloudFormation API
+/// Reference, UpdateStack: an update of a stack in an `*_IN_PROGRESS` state is refused, so
+/// waiting first is the only way through).
+#[tokio::test(start_paused = true)]
+async fn a_stack_busy_with_another_operation_is_waited_for_then_deployed() {
+    let existing = by_name()
+        .sequence()
+        .output(|| described(stack(STACK_ID, "UPDATE_IN_PROGRESS")))
+        .output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")))
+        .repeatedly()
+        .build();
+    let followed = by_id(STACK_ID)
+        .sequence()
+        .output(|| described(stack(STACK_ID, "UPDATE_IN_PROGRESS")))
+        .output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")))
+        .repeatedly()
+        .build();
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| {
+            history(&[event(
+                "u0",
+                0,
+                STACK,
+                "UPDATE_IN_PROGRESS",
+                Some("User Initiated"),
+            )])
+        })
+        .output(|| {
+            history(&[
+                event("u0", 0, STACK, "UPDATE_IN_PROGRESS", Some("User Initiated")),
+                event("u1", 30, STACK, "UPDATE_COMPLETE", None),
+            ])
+        })
+        .repeatedly()
+        .build();
+    let update = mock!(Client::update_stack)
+        .then_http_response(|| aws_error("ValidationError", "No updates are to be performed."));
+    let cfn = client(&[&existing, &followed, &events, &update]);
+    let (printer, captured) = printer(None);
+
+    let result = deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await;
+
+    assert!(
+        matches!(result, Ok(DeployResult::NoChanges(_))),
+        "{result:?}"
+    );
+    assert_eq!(existing.num_calls(), 2, "before and after the wait");
+    assert_eq!(
+        update.num_calls(),
+        1,
+        "the update comes only after the wait"
+    );
+    assert_eq!(
+        lines(&captured),
+        [
+            format!("stack `{STACK}` is UPDATE_IN_PROGRESS; waiting for that operation to finish"),
+            line(30, STACK, "UPDATE_COMPLETE", None),
+            format!("updating stack `{STACK}` in `{REGION}`"),
+            format!("no changes: stack `{STACK}` is up to date"),
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 9. Declined confirmation, no terminal
 // ---------------------------------------------------------------------------------------------

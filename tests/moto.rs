@@ -273,6 +273,11 @@ fn another_account_is_refused_before_any_change() {
         "error: the AWS credentials are for account 123456789012, but .env:6 sets AWS_ACCOUNT_ID=111111111111\n\
          hint: use credentials for the configured account (--profile, AWS_PROFILE), or correct AWS_ACCOUNT_ID; nothing was changed\n"
     );
+    // Exactly one AWS request reached the emulator (moto logs one line per request): the
+    // read-only STS GetCallerIdentity.
+    let log = emulator.log();
+    let requests: Vec<&str> = log.lines().filter(|l| l.contains("\"POST ")).collect();
+    assert_eq!(requests.len(), 1, "{log}");
     let rt = runtime();
     let cfn = aws_sdk_cloudformation::Client::new(&rt.block_on(emulator.sdk()));
     let stacks = rt.block_on(cfn.list_stacks().send()).unwrap();
