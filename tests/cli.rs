@@ -77,3 +77,54 @@ fn version() {
         format!("nodectl {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn missing_credentials_say_how_to_configure_them() {
+    let mut workspace = Workspace::upstream("123456789012");
+    workspace.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let out = workspace.run(&["status"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.starts_with(
+            "error: cannot check the AWS account (STS GetCallerIdentity in `us-east-1`): no AWS credentials: "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.ends_with(
+        "hint: configure AWS credentials: `aws configure`, --profile or AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n"
+    ));
+    assert!(
+        !out.stderr.contains("DispatchFailure {"),
+        "no Debug dumps: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn ctrl_c_exits_130_and_says_cloudformation_goes_on() {
+    // An endpoint that accepts connections and never answers keeps nodectl waiting.
+    let tripwire = crate::support::Tripwire::new();
+    let mut workspace = Workspace::upstream("123456789012");
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    workspace.set("AWS_ACCESS_KEY_ID", "testing");
+    workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
+    let child = workspace.spawn(&["deploy", "all", "--yes"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: interrupted\n\
+         hint: CloudFormation goes on with any stack operation already started; run `nodectl status` to follow it\n"
+    );
+    assert!(
+        tripwire.connections() >= 1,
+        "nodectl was waiting on the endpoint"
+    );
+}

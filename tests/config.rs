@@ -300,3 +300,116 @@ fn no_execute_with_direct_is_a_usage_error() {
     );
     assert_eq!(tripwire.connections(), 0);
 }
+
+#[test]
+fn no_execute_works_on_one_stack_at_a_time() {
+    rejects_args(
+        &sample_with(&[]),
+        &["deploy", "all", "--no-execute"],
+        "error: --no-execute works on one stack at a time\n\
+         hint: run `nodectl deploy common --no-execute` or `nodectl deploy single-node --no-execute`\n",
+    );
+}
+
+#[test]
+fn an_unknown_blueprint() {
+    rejects(
+        &(sample_with(&[]) + "NODECTL_BLUEPRINT=\"solana\"\n"),
+        &[],
+        "error: .env:72: NODECTL_BLUEPRINT: unknown blueprint `solana`\n\
+         hint: set NODECTL_BLUEPRINT=allora\n",
+    );
+}
+
+#[test]
+fn a_node_name_that_cannot_be_part_of_a_stack_name() {
+    rejects(
+        &sample_with(&[]),
+        &[("NODECTL_NODE_NAME", "Node_2")],
+        "error: NODECTL_NODE_NAME (from process environment): `Node_2` is not a valid node name\n\
+         hint: use 1 to 32 lowercase letters, digits and hyphens, e.g. node-2\n",
+    );
+}
+
+#[test]
+fn arm64_needs_a_graviton_instance_type() {
+    rejects(
+        &sample_with(&[]),
+        &[("AWS_INSTANCE_CPU_TYPE", "ARM_64")],
+        "error: AWS_INSTANCE_CPU_TYPE (from process environment): ARM_64 needs an AWS Graviton instance type, and t3.medium is x86_64\n\
+         hint: use a Graviton type such as t4g.medium, or AWS_INSTANCE_CPU_TYPE=\"x86_64\"\n",
+    );
+}
+
+#[test]
+fn a_missing_account_id() {
+    rejects(
+        &sample_with(&[("AWS_ACCOUNT_ID=\"123456789012\"\n", "")]),
+        &[],
+        "error: AWS_ACCOUNT_ID is not set: nodectl checks it against the credentials' account before it changes anything\n\
+         hint: add AWS_ACCOUNT_ID=\"<12-digit id>\" to the .env file (`aws sts get-caller-identity --query Account` prints it)\n",
+    );
+}
+
+#[test]
+fn a_template_over_the_inline_limit_is_refused_before_any_request() {
+    let workspace = Workspace::new("");
+    let templates = workspace.path("templates/allora");
+    std::fs::create_dir_all(&templates).unwrap();
+    let repo = crate::support::repo().join("templates/allora");
+    for file in [
+        "common.json",
+        "single-node.json",
+        "user-data.sh",
+        "dashboard.json",
+    ] {
+        std::fs::copy(repo.join(file), templates.join(file)).unwrap();
+    }
+    let padded = format!(
+        "{}\n# {}\n",
+        std::fs::read_to_string(repo.join("user-data.sh")).unwrap(),
+        "x".repeat(50_000)
+    );
+    std::fs::write(templates.join("user-data.sh"), padded).unwrap();
+    let dir = workspace.path("templates");
+    let text = sample_with(&[]);
+    let size_of = {
+        let workspace = Workspace::new(&text);
+        let out = workspace.run_with(
+            &["render", "single-node"],
+            &[("NODECTL_TEMPLATES_DIR", dir.to_str().unwrap())],
+        );
+        out.success();
+        out.stdout.len()
+    };
+    rejects_with_env(
+        &text,
+        &["deploy", "all", "--yes"],
+        &[("NODECTL_TEMPLATES_DIR", dir.to_str().unwrap())],
+        &format!(
+            "warning: using the template files in {} (NODECTL_TEMPLATES_DIR), not the built-in ones\n\
+             error: the template of stack `allora-single-node` is {size_of} bytes, more than the 51200 bytes CloudFormation accepts inline\n\
+             hint: shorten the template (with NODECTL_TEMPLATES_DIR), or report it: the built-in templates stay under the limit\n",
+            dir.display()
+        ),
+    );
+}
+
+/// Like [`rejects`], with other arguments.
+#[track_caller]
+fn rejects_args(env_text: &str, args: &[&str], expected_stderr: &str) {
+    rejects_with_env(env_text, args, &[], expected_stderr);
+}
+
+#[track_caller]
+fn rejects_with_env(env_text: &str, args: &[&str], env: &[(&str, &str)], expected_stderr: &str) {
+    let tripwire = Tripwire::new();
+    let mut workspace = Workspace::new(env_text);
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    workspace.set("AWS_ACCESS_KEY_ID", "testing");
+    workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
+    let out = workspace.run_with(args, env);
+    out.expect_code(1);
+    assert_eq!(out.stderr, expected_stderr);
+    assert_eq!(tripwire.connections(), 0, "an AWS request was made");
+}

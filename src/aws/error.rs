@@ -6,7 +6,6 @@ use std::error::Error as StdError;
 use std::fmt;
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// What kind of failure an [`AwsError`] is.
@@ -55,7 +54,10 @@ impl AwsError {
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
         R: fmt::Debug + Send + Sync + 'static,
     {
-        let context = DisplayErrorContext(&err).to_string();
+        let context = chain(&err);
+        let credentials = context.contains("no credentials")
+            || context.contains("credential provider")
+            || context.contains("CredentialsNotLoaded");
         match &err {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
@@ -82,6 +84,11 @@ impl AwsError {
                 message: format!("request timed out: {context}"),
                 kind: AwsErrorKind::Timeout,
             },
+            SdkError::DispatchFailure(_) if credentials => AwsError {
+                code: None,
+                message: format!("no AWS credentials: {context}"),
+                kind: AwsErrorKind::Credentials,
+            },
             SdkError::DispatchFailure(_) => AwsError {
                 code: None,
                 message: format!("could not reach the AWS endpoint: {context}"),
@@ -90,7 +97,7 @@ impl AwsError {
             SdkError::ConstructionFailure(_) => AwsError {
                 code: None,
                 message: format!("could not build the request: {context}"),
-                kind: if context.to_ascii_lowercase().contains("credential") {
+                kind: if credentials || context.to_ascii_lowercase().contains("credential") {
                     AwsErrorKind::Credentials
                 } else {
                     AwsErrorKind::ServerError
@@ -147,6 +154,21 @@ impl AwsError {
             _ => None,
         }
     }
+}
+
+/// The error and its sources as one line of `Display` texts, `: `-separated (no `Debug` dumps);
+/// a source whose text its predecessor already contains is skipped.
+fn chain(err: &dyn StdError) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(source) = next {
+        let text = source.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = source.source();
+    }
+    parts.join(": ")
 }
 
 fn is_throttling(code: Option<&str>, message: &str) -> bool {

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::printer::{OutputFormat, Printer};
 use crate::stack::deploy::{deploy, DeployOptions, DeployResult, Method};
 use crate::stack::outputs::{merge_into_file, outputs_object};
+use crate::template;
 
 /// Deploys the selected stacks in order, writes the outputs file after each one, and prints
 /// the outputs of every deployed stack to stdout.
@@ -27,6 +28,10 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> R
         ));
     }
     let plan = load_plan(global, printer)?;
+    for role in &roles {
+        let stack = plan.stack(*role);
+        template::check_size(&stack.name, &stack.template)?;
+    }
     let connection = connect(global, &plan).await?;
     let engine = engine(&connection, &plan, printer, args.timeout);
 

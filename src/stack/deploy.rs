@@ -15,7 +15,6 @@ use crate::aws::AwsError;
 use crate::blueprint::StackPlan;
 use crate::error::{Error, Result};
 use crate::printer::OutputFormat;
-use crate::template::TEMPLATE_BODY_LIMIT;
 
 /// How to deploy (`--method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,17 +73,6 @@ pub async fn deploy(
     plan: &StackPlan,
     options: &DeployOptions,
 ) -> Result<DeployResult> {
-    let stack = plan.name.as_str();
-    if plan.template.len() > TEMPLATE_BODY_LIMIT {
-        return Err(Error::usage(
-            format!(
-                "the template of stack `{stack}` is {} bytes, more than the {TEMPLATE_BODY_LIMIT} \
-                 bytes CloudFormation accepts inline",
-                plan.template.len()
-            ),
-            "this is a nodectl defect: please report it with the output of `nodectl render`",
-        ));
-    }
     let existing = settle(engine, plan, options.method).await?;
     match options.method {
         Method::ChangeSet => deploy_change_set(engine, plan, options, existing).await,

@@ -89,6 +89,25 @@ pub fn render(
     Ok(body)
 }
 
+/// Checks that `body`, the template of stack `stack`, fits CloudFormation's inline limit
+/// ([`TEMPLATE_BODY_LIMIT`]); nodectl does not upload templates to S3.
+pub fn check_size(stack: &str, body: &str) -> Result<()> {
+    if body.len() <= TEMPLATE_BODY_LIMIT {
+        return Ok(());
+    }
+    Err(Error::usage(
+        format!(
+            "the template of stack `{stack}` is {} bytes, more than the {TEMPLATE_BODY_LIMIT} bytes \
+             CloudFormation accepts inline",
+            body.len()
+        ),
+        format!(
+            "shorten the template (with {TEMPLATES_DIR_ENV}), or report it: the built-in \
+             templates stay under the limit"
+        ),
+    ))
+}
+
 /// The names of the template's parameters, in template order.
 pub fn parameter_names(body: &str) -> Vec<String> {
     let template: Value = serde_json::from_str(body).expect("rendered templates are JSON");

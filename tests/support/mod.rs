@@ -149,8 +149,7 @@ impl Workspace {
         self.run_with(args, &[])
     }
 
-    /// Runs nodectl with `args` and extra environment variables for this run only.
-    pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_nodectl"));
         command
             .args(args)
@@ -165,7 +164,17 @@ impl Workspace {
         for (key, value) in extra {
             command.env(key, value);
         }
-        let output = command.output().expect("run nodectl");
+        command
+    }
+
+    /// Starts nodectl with `args` without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args, &[]).spawn().expect("start nodectl")
+    }
+
+    /// Runs nodectl with `args` and extra environment variables for this run only.
+    pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        let output = self.command(args, extra).output().expect("run nodectl");
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
