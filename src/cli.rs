@@ -153,6 +153,12 @@ pub struct DeployArgs {
     /// operation itself goes on in CloudFormation.
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    /// Read the value of the secret key KEY (ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC) from
+    /// stdin instead of the .env file or the environment; secrets are never arguments. Needs
+    /// --yes, since stdin then cannot answer a prompt.
+    #[arg(long, value_name = "KEY")]
+    pub secret_stdin: Option<String>,
 }
 
 /// Arguments of `destroy`.

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod printer;
+pub mod secrets;
 pub mod settings;
 pub mod stack;
 pub mod template;

@@ -120,7 +120,8 @@ fn ctrl_c_exits_130_and_says_cloudformation_goes_on() {
     assert_eq!(out.status.code(), Some(130));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: interrupted\n\
+        crate::support::UPSTREAM_WARNINGS.to_string()
+            + "error: interrupted\n\
          hint: CloudFormation goes on with any stack operation already started; run `nodectl status` to follow it\n"
     );
     assert!(

@@ -1,15 +1,12 @@
 //! Every configuration mistake gets an exact message, exits 1, and makes no AWS request
 //! (a tripwire listener stands in for the AWS endpoint and must see no connection).
 
-use crate::support::{upstream_sample, Tripwire, Workspace};
+use crate::support::{upstream_sample, Tripwire, Workspace, UPSTREAM_WARNINGS};
 
 /// The upstream sample with the account filled in and `edits` applied (whole-line
 /// replacements `from` → `to`).
 fn sample_with(edits: &[(&str, &str)]) -> String {
-    let mut text = upstream_sample().replace(
-        "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
-        "AWS_ACCOUNT_ID=\"123456789012\"",
-    );
+    let mut text = crate::support::filled(&upstream_sample(), "123456789012");
     for (from, to) in edits {
         assert!(text.contains(from), "the sample has no `{from}`");
         text = text.replacen(from, to, 1);
@@ -221,12 +218,18 @@ fn every_mistake_is_reported_in_one_run() {
 }
 
 #[test]
-fn the_account_placeholder_is_refused_before_any_request() {
+fn the_upstream_placeholders_are_refused_together_before_any_request() {
     rejects(
         &upstream_sample(),
         &[],
-        "error: .env:6: AWS_ACCOUNT_ID: `xxxxxxxxxxx` is the upstream sample's placeholder, not an account id\n\
-         hint: set it to the 12-digit id of the account to deploy into: `aws sts get-caller-identity --query Account`\n",
+        &format!(
+            "{UPSTREAM_WARNINGS}\
+             error: .env:6: AWS_ACCOUNT_ID: `xxxxxxxxxxx` is the upstream sample's placeholder, not an account id\n\
+             hint: set it to the 12-digit id of the account to deploy into: `aws sts get-caller-identity --query Account`\n\
+             \n\
+             error: .env:5: ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC: `xxxxxxxxxxx` is the upstream sample's placeholder, not a mnemonic\n\
+             hint: set ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC in the .env file, in the environment, or pipe it in with --secret-stdin ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (never as an argument)\n"
+        ),
     );
 }
 
@@ -235,8 +238,8 @@ fn an_account_id_that_is_not_12_digits() {
     rejects(
         &sample_with(&[("AWS_ACCOUNT_ID=\"123456789012\"", "AWS_ACCOUNT_ID=\"12345\"")]),
         &[],
-        "error: .env:6: AWS_ACCOUNT_ID: `12345` is not an AWS account id (12 digits)\n\
-         hint: set it to the id of the account to deploy into: `aws sts get-caller-identity --query Account`\n",
+        &format!("{UPSTREAM_WARNINGS}error: .env:6: AWS_ACCOUNT_ID: `12345` is not an AWS account id (12 digits)\n\
+         hint: set it to the id of the account to deploy into: `aws sts get-caller-identity --query Account`\n"),
     );
 }
 
@@ -281,8 +284,11 @@ fn unknown_keys_are_warnings_with_the_closest_known_key() {
     out.success();
     assert_eq!(
         out.stderr,
-        "warning: .env:72: unknown key AWS_INSTNCE_TYPE (did you mean AWS_INSTANCE_TYPE?); it is ignored\n\
-         warning: .env:73: AWS_PROFILE is ignored: credentials come from --profile or the environment, not from the .env file\n"
+        format!(
+            "warning: .env:72: unknown key AWS_INSTNCE_TYPE (did you mean AWS_INSTANCE_TYPE?); it is ignored\n\
+             warning: .env:73: AWS_PROFILE is ignored: credentials come from --profile or the environment, not from the .env file\n\
+             {UPSTREAM_WARNINGS}"
+        )
     );
 }
 
@@ -346,8 +352,8 @@ fn a_missing_account_id() {
     rejects(
         &sample_with(&[("AWS_ACCOUNT_ID=\"123456789012\"\n", "")]),
         &[],
-        "error: AWS_ACCOUNT_ID is not set: nodectl checks it against the credentials' account before it changes anything\n\
-         hint: add AWS_ACCOUNT_ID=\"<12-digit id>\" to the .env file (`aws sts get-caller-identity --query Account` prints it)\n",
+        &format!("{UPSTREAM_WARNINGS}error: AWS_ACCOUNT_ID is not set: nodectl checks it against the credentials' account before it changes anything\n\
+         hint: add AWS_ACCOUNT_ID=\"<12-digit id>\" to the .env file (`aws sts get-caller-identity --query Account` prints it)\n"),
     );
 }
 
@@ -365,12 +371,14 @@ fn a_template_over_the_inline_limit_is_refused_before_any_request() {
     ] {
         std::fs::copy(repo.join(file), templates.join(file)).unwrap();
     }
+    // The dashboard body is part of the template but not of the user data: pad it (trailing
+    // whitespace keeps it valid JSON).
     let padded = format!(
-        "{}\n# {}\n",
-        std::fs::read_to_string(repo.join("user-data.sh")).unwrap(),
-        "x".repeat(50_000)
+        "{}{}",
+        std::fs::read_to_string(repo.join("dashboard.json")).unwrap(),
+        " ".repeat(50_000)
     );
-    std::fs::write(templates.join("user-data.sh"), padded).unwrap();
+    std::fs::write(templates.join("dashboard.json"), padded).unwrap();
     let dir = workspace.path("templates");
     let text = sample_with(&[]);
     let size_of = {
@@ -387,7 +395,7 @@ fn a_template_over_the_inline_limit_is_refused_before_any_request() {
         &["deploy", "all", "--yes"],
         &[("NODECTL_TEMPLATES_DIR", dir.to_str().unwrap())],
         &format!(
-            "warning: using the template files in {} (NODECTL_TEMPLATES_DIR), not the built-in ones\n\
+            "{UPSTREAM_WARNINGS}warning: using the template files in {} (NODECTL_TEMPLATES_DIR), not the built-in ones\n\
              error: the template of stack `allora-single-node` is {size_of} bytes, more than the 51200 bytes CloudFormation accepts inline\n\
              hint: shorten the template (with NODECTL_TEMPLATES_DIR), or report it: the built-in templates stay under the limit\n",
             dir.display()
@@ -412,4 +420,76 @@ fn rejects_with_env(env_text: &str, args: &[&str], env: &[(&str, &str)], expecte
     out.expect_code(1);
     assert_eq!(out.stderr, expected_stderr);
     assert_eq!(tripwire.connections(), 0, "an AWS request was made");
+}
+
+#[test]
+fn values_that_reach_the_setup_script_must_be_plain() {
+    rejects(
+        &sample_with(&[(
+            "MODEL_REPO=\"https://github.com/allora-network/basic-coin-prediction-node\"",
+            "MODEL_REPO=\"https://example.com/repo'; rm -rf /\"",
+        )]),
+        &[],
+        "error: .env:7: MODEL_REPO: `https://example.com/repo'; rm -rf /` contains a quote, backslash, dollar sign or whitespace\n\
+         hint: MODEL_REPO reaches the instance's setup script: use a plain value\n",
+    );
+}
+
+#[test]
+fn user_data_over_the_ec2_limit_is_refused_before_any_request() {
+    let topics: Vec<String> = (1..=12).map(|t| t.to_string()).collect();
+    let text = sample_with(&[(
+        "ALLORA_WORKER_TOPIC_ID=\"1\"",
+        &format!("ALLORA_WORKER_TOPIC_ID=\"{}\"", topics.join(",")),
+    )]);
+    let tripwire = Tripwire::new();
+    let mut workspace = Workspace::new(&text);
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    let out = workspace.run(&["deploy", "all", "--yes"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .starts_with("error: the instance's user data would be ")
+            && out.stderr.ends_with(
+                " bytes, more than the 16384 bytes EC2 accepts\n\
+                 hint: configure fewer topics or shorter MODEL_ENV_VARS values\n"
+            ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(tripwire.connections(), 0);
+}
+
+#[test]
+fn a_tag_that_is_not_a_version() {
+    rejects(
+        &sample_with(&[]),
+        &[("ALLORA_OFFCHAIN_NODE_TAG", "latest")],
+        "error: ALLORA_OFFCHAIN_NODE_TAG (from process environment): `latest` is not a pinned version tag\n\
+         hint: set a version tag such as v0.8.0: the config.json nodectl writes depends on it\n",
+    );
+}
+
+#[test]
+fn gas_prices_auto_needs_v0_7() {
+    rejects(
+        &sample_with(&[]),
+        &[("ALLORA_OFFCHAIN_NODE_TAG", "v0.6.0")],
+        "error: .env:41: ALLORA_WALLET_GAS_PRICES: `auto` needs allora-offchain-node v0.7.0 or later; v0.6 takes a number\n\
+         hint: set a price such as ALLORA_WALLET_GAS_PRICES=\"10\", or ALLORA_OFFCHAIN_NODE_TAG=\"v0.8.0\"\n",
+    );
+}
+
+#[test]
+fn a_parameter_over_the_cloudformation_limit_is_refused_before_any_request() {
+    let topics: Vec<String> = (1..=30).map(|t| t.to_string()).collect();
+    rejects(
+        &sample_with(&[(
+            "ALLORA_WORKER_TOPIC_ID=\"1\"",
+            &format!("ALLORA_WORKER_TOPIC_ID=\"{}\"", topics.join(",")),
+        )]),
+        &[],
+        "error: the OffchainNodeConfig template parameter would be 6680 bytes, more than CloudFormation's 4096\n\
+         hint: configure fewer topics or shorter values\n",
+    );
 }

@@ -50,6 +50,7 @@ fn deploy_redeploy_update_and_destroy() {
             "InstanceProfileName",
             "InstanceRoleARN",
             "InstanceRoleName",
+            "NodeSecretsName",
             "Region"
         ]
     );

@@ -19,3 +19,5 @@ mod engine;
 mod localstack;
 mod moto;
 mod render;
+mod secrets;
+mod userdata;

@@ -9,7 +9,9 @@
 use aws_sdk_cloudformation::types::TemplateStage;
 use serde_json::Value;
 
-use crate::support::{read_json, runtime, Emulator, Workspace};
+use crate::support::{
+    create_node_secret_as_cloudformation_would, read_json, runtime, Emulator, Workspace,
+};
 
 #[test]
 fn deploys_what_the_blueprint_declares() {
@@ -20,6 +22,7 @@ fn deploys_what_the_blueprint_declares() {
             "deploy", "common", "--yes", "--method", "direct", "-O", "out.json",
         ])
         .success();
+    create_node_secret_as_cloudformation_would(&emulator);
     let out = workspace.run(&[
         "deploy",
         "single-node",
@@ -224,6 +227,23 @@ fn deploys_what_the_blueprint_declares() {
     let managed = serde_json::to_string(&role_properties["ManagedPolicyArns"]).unwrap();
     assert!(managed.contains("AmazonSSMManagedInstanceCore"));
     assert!(managed.contains("CloudWatchAgentServerPolicy"));
+    let read_secret = rt
+        .block_on(
+            iam.get_role_policy()
+                .role_name(text(&common["InstanceRoleName"]))
+                .policy_name("ReadNodeSecrets")
+                .send(),
+        )
+        .map(|p| urlencoding_decode(p.policy_document()))
+        .unwrap();
+    assert!(
+        read_secret.contains("secretsmanager:GetSecretValue")
+            && !read_secret.contains("secretsmanager:*")
+            && read_secret.contains(
+                ":secretsmanager:us-east-1:123456789012:secret:allora-edge-common/node-secrets-??????"
+            ),
+        "the role may read the node secret only: {read_secret}"
+    );
     let inline = serde_json::to_string(&role_properties["Policies"]).unwrap();
     assert!(!inline.contains("\"Resource\":\"*\""), "{inline}");
 
@@ -237,7 +257,7 @@ fn deploys_what_the_blueprint_declares() {
     assert_eq!(resources["DataVolume"]["Properties"]["Encrypted"], true);
     assert_eq!(
         resources["Instance"]["CreationPolicy"]["ResourceSignal"]["Timeout"],
-        "PT15M"
+        "PT30M"
     );
     let ingress = &resources["SecurityGroup"]["Properties"]["SecurityGroupIngress"];
     assert_eq!(ingress.as_array().unwrap().len(), 1);
@@ -270,7 +290,8 @@ fn another_account_is_refused_before_any_change() {
     out.expect_code(1);
     assert_eq!(
         out.stderr,
-        "error: the AWS credentials are for account 123456789012, but .env:6 sets AWS_ACCOUNT_ID=111111111111\n\
+        crate::support::UPSTREAM_WARNINGS.to_string()
+            + "error: the AWS credentials are for account 123456789012, but .env:6 sets AWS_ACCOUNT_ID=111111111111\n\
          hint: use credentials for the configured account (--profile, AWS_PROFILE), or correct AWS_ACCOUNT_ID; nothing was changed\n"
     );
     // Exactly one AWS request reached the emulator (moto logs one line per request): the
@@ -292,7 +313,8 @@ fn single_node_needs_the_common_stack() {
     out.expect_code(1);
     assert_eq!(
         out.stderr,
-        "error: stack `allora-single-node` needs stack `allora-edge-common`, which does not exist in `us-east-1`\n\
+        crate::support::UPSTREAM_WARNINGS.to_string()
+            + "error: stack `allora-single-node` needs stack `allora-edge-common`, which does not exist in `us-east-1`\n\
          hint: deploy it first: `nodectl deploy common`, or both with `nodectl deploy all`\n"
     );
 }
@@ -338,6 +360,7 @@ fn several_nodes_share_one_common_stack() {
     workspace
         .run(&["deploy", "common", "--yes", "--method", "direct", "-q"])
         .success();
+    create_node_secret_as_cloudformation_would(&emulator);
     for node in ["", "node-2"] {
         let out = workspace.run_with(
             &[
@@ -362,6 +385,34 @@ fn several_nodes_share_one_common_stack() {
             .as_str()
             .is_some_and(|id| id.starts_with("i-")));
     }
+    // Both nodes' entries live side by side in the common stack's one secret.
+    let rt = runtime();
+    let secrets = aws_sdk_secretsmanager::Client::new(&rt.block_on(emulator.sdk()));
+    let stored = rt
+        .block_on(
+            secrets
+                .get_secret_value()
+                .secret_id("allora-edge-common/node-secrets")
+                .send(),
+        )
+        .unwrap();
+    let stored: Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let mut entries: Vec<&str> = stored
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["allora-single-node", "allora-single-node-node-2"]);
+    assert_eq!(
+        stored["allora-single-node"]["mnemonic"],
+        crate::support::TEST_MNEMONIC
+    );
+    assert_eq!(
+        stored["allora-single-node"]["modelEnv"]["CG_API_KEY"],
+        "secret"
+    );
     let out = workspace.run_with(&["status"], &[("NODECTL_NODE_NAME", "node-2")]);
     out.success();
     let lines: Vec<&str> = out.stdout.lines().collect();

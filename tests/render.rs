@@ -6,10 +6,7 @@ use std::process::Command;
 use crate::support::{upstream, upstream_sample, venv_program, Workspace};
 
 fn sample(account: &str) -> String {
-    upstream_sample().replace(
-        "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
-        &format!("AWS_ACCOUNT_ID=\"{account}\""),
-    )
+    crate::support::filled(&upstream_sample(), account)
 }
 
 /// Runs cfn-lint (from `.venv/moto`) on `paths`; panics with its report unless it is clean
@@ -34,7 +31,7 @@ fn render_needs_no_credentials_and_is_deterministic() {
     workspace.set("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
     let first = workspace.run(&["render"]);
     first.success();
-    assert_eq!(first.stderr, "");
+    assert_eq!(first.stderr, crate::support::UPSTREAM_WARNINGS);
     let second = workspace.run(&["render"]);
     assert_eq!(first.stdout, second.stdout, "same input, same bytes");
     let all: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
@@ -97,7 +94,7 @@ fn every_stack_and_volume_variant_is_cfn_lint_clean() {
         let dir = workspace.path(name);
         let out = workspace.run_with(&["render", "--out-dir", dir.to_str().unwrap()], env);
         out.success();
-        assert_eq!(out.stderr, "", "{name}");
+        assert_eq!(out.stderr, crate::support::UPSTREAM_WARNINGS, "{name}");
         let written: Vec<_> = out.stdout.lines().map(std::path::PathBuf::from).collect();
         assert_eq!(written.len(), 2, "{name}: {}", out.stdout);
         paths.extend(written);
@@ -114,16 +111,39 @@ fn every_stack_and_volume_variant_is_cfn_lint_clean() {
 
 #[test]
 fn every_upstream_allora_sample_renders() {
-    for name in [
-        "allora-pr88.env-sample-full",
-        "allora-pr158.env-sample-full",
-        "allora-pr158.env-test",
-        "allora-pr170.env-sample-full",
+    // PR #88 and #158 set ALLORA_WORKER_TOKEN="ethereum" (the inference server answers for
+    // "ETH") and a dry run; PR #170 comments those keys out.
+    let dry_run = "warning: ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing to the chain (a dry run)\n";
+    let token = "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n";
+    for (name, warnings) in [
+        ("allora-pr88.env-sample-full", format!("{token}{dry_run}")),
+        ("allora-pr158.env-sample-full", format!("{token}{dry_run}")),
+        ("allora-pr158.env-test", dry_run.to_string()),
+        ("allora-pr170.env-sample-full", String::new()),
     ] {
         let workspace = Workspace::new(&upstream(name));
         let out = workspace.run(&["render"]);
         out.success();
-        assert_eq!(out.stderr, "", "{name}");
+        assert_eq!(out.stderr, warnings, "{name}");
+        let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let parameters = &all["allora-single-node"]["Parameters"];
+        let config = aws_smithy_types::base64::decode(
+            parameters["OffchainNodeConfig"]["Default"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
+        assert_eq!(
+            config["worker"][0]["parameters"]["Token"],
+            if name.ends_with("env-test") {
+                "ethereum"
+            } else {
+                "ETH"
+            },
+            "{name}"
+        );
+        assert_eq!(config["wallet"]["addressRestoreMnemonic"], "", "{name}");
     }
 }
 

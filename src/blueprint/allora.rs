@@ -9,10 +9,16 @@
 //! `AWS_RESOURCE_NAME_PREFIX` keeps its upstream meaning: the prefix of the resources' `Name`
 //! tags.
 
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::offchain;
 use super::validate::{self, InstanceType, Ipv4Cidr};
 use super::volume::{self, DataVolume, VolumeType};
 use super::{AccountSetting, BlueprintKind, KeySpec, Plan, Reader, StackPlan, StackRole};
-use crate::error::Result;
+use crate::error::{ConfigIssue, Error, Result};
+use crate::secrets::{check_mnemonic, secret_name, Mnemonic, NodeSecrets, SecretValue};
 use crate::settings::Settings;
 use crate::template;
 
@@ -22,8 +28,6 @@ pub const COMMON_STACK: &str = "allora-edge-common";
 pub const SINGLE_NODE_STACK: &str = "allora-single-node";
 /// The upstream sample's placeholder for `AWS_ACCOUNT_ID` and the mnemonic.
 pub const PLACEHOLDER: &str = "xxxxxxxxxxx";
-/// The port the seed opens for inference requests from the Allora head nodes (TCP).
-pub const INGRESS_PORT: u16 = 9010;
 
 const COMMON_TEMPLATE: &str = include_str!("../../templates/allora/common.json");
 const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/allora/single-node.json");
@@ -32,6 +36,12 @@ const DASHBOARD: &str = include_str!("../../templates/allora/dashboard.json");
 
 /// Where rendering inserts the user data script in `single-node.json`.
 pub const USER_DATA_POINTER: &str = "/Resources/Instance/Properties/UserData/Fn::Base64/Fn::Sub/0";
+/// Where rendering writes the security group's ingress rules (one per
+/// `NODECTL_INGRESS_PORTS` port) in `single-node.json`.
+pub const INGRESS_POINTER: &str = "/Resources/SecurityGroup/Properties/SecurityGroupIngress";
+/// The longest template parameter value CloudFormation accepts: 4,096 bytes (CloudFormation
+/// User Guide, "CloudFormation quotas": parameter value).
+pub const PARAMETER_LIMIT: usize = 4096;
 /// Where rendering inserts the dashboard body in `single-node.json`.
 pub const DASHBOARD_POINTER: &str = "/Resources/Dashboard/Properties/DashboardBody/Fn::Sub";
 
@@ -101,6 +111,11 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("NODECTL_NODE_NAME", None, "suffix of the node stack name"),
     key(
+        "NODECTL_INGRESS_PORTS",
+        Some("9010"),
+        "inbound TCP ports, comma-separated; empty for none",
+    ),
+    key(
         "EDGE_DATA_VOL_TYPE",
         Some("gp3"),
         "gp3, io1, io2 or instance-store",
@@ -113,11 +128,25 @@ pub const KEYS: &[KeySpec] = &[
         Some("https://github.com/allora-network/basic-coin-prediction-node"),
         "git URL of the inference server",
     ),
+    key(
+        "MODEL_REPO_REF",
+        Some(""),
+        "branch, tag or commit of MODEL_REPO",
+    ),
+    key(
+        "ALLORA_OFFCHAIN_NODE_TAG",
+        Some("v0.8.0"),
+        "pinned allora-offchain-node image tag",
+    ),
     secret(
         "MODEL_ENV_VARS",
         "KEY=\"value\" lines for the inference server",
     ),
-    key("ALLORA_WALLET_ADDRESS_KEY_NAME", None, "wallet key name"),
+    key(
+        "ALLORA_WALLET_ADDRESS_KEY_NAME",
+        Some("worker"),
+        "wallet key name",
+    ),
     secret("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC", "wallet mnemonic"),
     key("ALLORA_WORKER_NAME", Some("aws"), "worker name"),
     key("ALLORA_ENV", Some("dev"), "allora-offchain-node git ref"),
@@ -156,14 +185,28 @@ pub const KEYS: &[KeySpec] = &[
         Some("https://allora-rpc.testnet.allora.network"),
         "chain RPC URL",
     ),
+    key(
+        "ALLORA_WALLET_NODE_GRPC",
+        Some("allora-grpc.testnet.allora.network:443"),
+        "chain gRPC host:port (v0.9+)",
+    ),
+    key(
+        "ALLORA_WALLET_CHAIN_ID",
+        Some("allora-testnet-1"),
+        "chain id (v0.9+)",
+    ),
     key("ALLORA_WALLET_MAX_RETRIES", Some("1"), "whole number"),
     key(
         "ALLORA_WALLET_DELAY",
         Some("1"),
         "seconds (deprecated upstream)",
     ),
-    key("ALLORA_WALLET_SUBMIT_TX", Some("false"), "true or false"),
-    key("ALLORA_WORKER_TOPIC_ID", Some("1"), "topic id"),
+    key("ALLORA_WALLET_SUBMIT_TX", Some("true"), "true or false"),
+    key(
+        "ALLORA_WORKER_TOPIC_ID",
+        Some("1"),
+        "topic ids, comma-separated",
+    ),
     key(
         "ALLORA_WORKER_INFERENCE_ENTRYPOINT_NAME",
         Some("api-worker-reputer"),
@@ -190,7 +233,11 @@ pub const KEYS: &[KeySpec] = &[
         "seconds (deprecated upstream)",
     ),
     key("ALLORA_WORKER_TOKEN", Some("ethereum"), "token"),
-    key("ALLORA_REPUTER_TOPIC_ID", Some("1"), "topic id"),
+    key(
+        "ALLORA_REPUTER_TOPIC_ID",
+        None,
+        "topic ids; a reputer only when set",
+    ),
     key(
         "ALLORA_REPUTER_ENTRYPOINT_NAME",
         Some("api-worker-reputer"),
@@ -261,6 +308,34 @@ pub struct AlloraConfig {
     pub ingress_cidr: Ipv4Cidr,
     /// `EDGE_DATA_VOL_*`.
     pub data_volume: DataVolume,
+    /// `NODECTL_INGRESS_PORTS`: inbound TCP ports from `ingress_cidr`.
+    pub ingress_ports: Vec<u16>,
+    /// The node software: offchain node, inference server, secrets.
+    pub node: NodeConfig,
+}
+
+/// The node software's configuration: the allora-offchain-node image and config, the inference
+/// server, and the secrets the instance reads at boot.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// `alloranetwork/allora-offchain-node:<ALLORA_OFFCHAIN_NODE_TAG>`.
+    pub image: String,
+    /// The offchain node's config.json for the tag's schema, without the mnemonic.
+    pub offchain_config: serde_json::Value,
+    /// `MODEL_REPO`.
+    pub model_repo: String,
+    /// `MODEL_REPO_REF` (empty: the default branch).
+    pub model_repo_ref: String,
+    /// The non-secret `MODEL_ENV_VARS` entries, in order.
+    pub model_env: Vec<(String, String)>,
+    /// The secret-like `MODEL_ENV_VARS` entries (stored in Secrets Manager).
+    pub model_env_secrets: BTreeMap<String, SecretValue>,
+    /// What the instance polls before it signals success (the inference endpoint from the host).
+    pub health_url: String,
+    /// The inference server's host name in the worker's endpoint (a network alias on the node).
+    pub host_alias: String,
+    /// `ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC`.
+    pub mnemonic: Mnemonic,
 }
 
 impl AlloraConfig {
@@ -337,7 +412,8 @@ pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     let ingress_cidr = r.checked("NODECTL_INGRESS_CIDR", validate::ipv4_cidr);
     let data_volume = volume::read(&mut r);
 
-    read_allora_node_keys(&mut r);
+    let node = read_node(&mut r);
+    let ingress_ports = r.checked("NODECTL_INGRESS_PORTS", parse_ports);
 
     if let Some(count) = max_azs.filter(|&n| n > 1) {
         r.warn(format!(
@@ -425,39 +501,87 @@ pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
         subnet_cidr: subnet_cidr.expect("checked"),
         ingress_cidr: ingress_cidr.expect("checked"),
         data_volume: data_volume.expect("checked"),
+        ingress_ports: ingress_ports.expect("checked"),
+        node: node.expect("checked"),
     };
     Ok((config, warnings))
 }
 
-/// Type checks of the keys the node software reads (used by the payload; checked now so
-/// that a mistake is found before anything is deployed).
-fn read_allora_node_keys(r: &mut Reader) {
-    for key in [
-        "ALLORA_WALLET_GAS_PRICE_INTERVAL",
-        "ALLORA_WALLET_RETRY_DELAY",
-        "ALLORA_WALLET_BLOCK_DURATION_ESTIMATED",
-        "ALLORA_WALLET_MAX_FEES",
-        "ALLORA_WALLET_ACCOUNT_SEQUENCE_RETRY_DELAY",
-        "ALLORA_WALLET_MAX_RETRIES",
-        "ALLORA_WALLET_DELAY",
-        "ALLORA_WORKER_TOPIC_ID",
-        "ALLORA_WORKER_LOOP_SECONDS",
-        "ALLORA_REPUTER_TOPIC_ID",
-        "ALLORA_REPUTER_LOOP_SECONDS",
-        "ALLORA_REPUTER_MIN_STAKE",
-    ] {
-        r.integer(key, 0..=i64::MAX, "");
+fn parse_ports(value: &str) -> std::result::Result<Vec<u16>, validate::Problem> {
+    let mut ports = Vec::new();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<u16>() {
+            Ok(port) if port > 0 && !ports.contains(&port) => ports.push(port),
+            _ => {
+                return Err((
+                    format!("`{part}` is not a TCP port (1 to 65535, each once)"),
+                    "list ports separated by commas, e.g. NODECTL_INGRESS_PORTS=\"9010\", or \
+                     leave it empty to open none"
+                        .into(),
+                ))
+            }
+        }
     }
-    for key in [
-        "ALLORA_WALLET_GAS_ADJUSTMENT",
-        "ALLORA_WALLET_WINDOW_CORRECTION_FACTOR",
-    ] {
-        r.decimal(key);
+    Ok(ports)
+}
+
+fn parse_topics(value: &str) -> std::result::Result<Vec<u64>, validate::Problem> {
+    let mut topics = Vec::new();
+    for part in value.split(',').map(str::trim) {
+        match part.parse::<u64>() {
+            Ok(topic) if topic > 0 && !topics.contains(&topic) => topics.push(topic),
+            _ => {
+                return Err((
+                    format!("`{part}` is not a topic id (a whole number from 1, each once)"),
+                    "list topic ids separated by commas, e.g. \"1\" or \"1,7\"".into(),
+                ))
+            }
+        }
     }
-    r.boolean("ALLORA_WALLET_SUBMIT_TX");
-    r.checked("ALLORA_WALLET_GAS", |value| {
+    Ok(topics)
+}
+
+/// `http://HOST[:PORT]/PATH` → (HOST, the URL with 127.0.0.1 for HOST and `{Token}` filled).
+fn health_url(endpoint: &str, token: &str, topic: u64) -> Option<(String, String)> {
+    let rest = endpoint.strip_prefix("http://")?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse::<u16>().ok()?),
+        None => (authority, 80),
+    };
+    if host.is_empty() || host.contains(['{', '}', '@']) {
+        return None;
+    }
+    let path = path
+        .replace("{Token}", token)
+        .replace("{TopicId}", &topic.to_string())
+        .replace("{BlockHeight}", "0");
+    Some((host.to_string(), format!("http://127.0.0.1:{port}/{path}")))
+}
+
+/// Reads the node software's keys: the offchain node's wallet, worker and reputer, the
+/// inference server, and the secrets. Checked now so that a mistake is found before anything
+/// is deployed, including the node's own start-up checks for the pinned tag.
+fn read_node(r: &mut Reader) -> Option<NodeConfig> {
+    let tag = r.text("ALLORA_OFFCHAIN_NODE_TAG").unwrap_or_default();
+    let schema = r.checked("ALLORA_OFFCHAIN_NODE_TAG", offchain::schema_for_tag);
+    let int = |r: &mut Reader, key: &str| r.integer(key, 0..=i64::MAX, "");
+    let gas_price_interval = int(r, "ALLORA_WALLET_GAS_PRICE_INTERVAL");
+    let retry_delay = int(r, "ALLORA_WALLET_RETRY_DELAY");
+    let block_duration = int(r, "ALLORA_WALLET_BLOCK_DURATION_ESTIMATED");
+    let max_fees = int(r, "ALLORA_WALLET_MAX_FEES");
+    let sequence_delay = int(r, "ALLORA_WALLET_ACCOUNT_SEQUENCE_RETRY_DELAY");
+    let max_retries = int(r, "ALLORA_WALLET_MAX_RETRIES");
+    let worker_loop = int(r, "ALLORA_WORKER_LOOP_SECONDS");
+    let reputer_loop = int(r, "ALLORA_REPUTER_LOOP_SECONDS");
+    let min_stake = int(r, "ALLORA_REPUTER_MIN_STAKE");
+    int(r, "ALLORA_WALLET_DELAY");
+    let gas_adjustment = r.decimal("ALLORA_WALLET_GAS_ADJUSTMENT");
+    let window = r.decimal("ALLORA_WALLET_WINDOW_CORRECTION_FACTOR");
+    let submit_tx = r.boolean("ALLORA_WALLET_SUBMIT_TX");
+    let gas = r.checked("ALLORA_WALLET_GAS", |value| {
         if value == "auto" || value.parse::<u64>().is_ok() {
-            Ok(())
+            Ok(value.to_string())
         } else {
             Err((
                 format!("`{value}` is neither `auto` nor a whole number"),
@@ -465,9 +589,9 @@ fn read_allora_node_keys(r: &mut Reader) {
             ))
         }
     });
-    r.checked("ALLORA_WALLET_GAS_PRICES", |value| {
+    let gas_prices = r.checked("ALLORA_WALLET_GAS_PRICES", |value| {
         if value == "auto" || value.parse::<f64>().is_ok_and(f64::is_finite) {
-            Ok(())
+            Ok(value.to_string())
         } else {
             Err((
                 format!("`{value}` is neither `auto` nor a number"),
@@ -475,6 +599,183 @@ fn read_allora_node_keys(r: &mut Reader) {
             ))
         }
     });
+    let list = |value: Option<String>| -> Vec<String> {
+        value
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let node_rpcs = list(r.text("ALLORA_WALLET_NODE_RPC"));
+    let node_grpcs = list(r.text("ALLORA_WALLET_NODE_GRPC"));
+
+    // MODEL_ENV_VARS: KEY="value" lines, parsed as dotenv; secret-like names go to Secrets
+    // Manager, the rest into the template.
+    let mut model_env = Vec::new();
+    let mut model_env_secrets = BTreeMap::new();
+    if let Some(setting) = r.setting("MODEL_ENV_VARS") {
+        for item in dotenvy::from_read_iter(setting.value.as_bytes()) {
+            match item {
+                Ok((name, value)) if is_secret_name(&name) => {
+                    model_env_secrets.insert(name, SecretValue::new(value));
+                }
+                Ok((name, value)) => model_env.push((name, value)),
+                Err(_) => {
+                    r.issue(
+                        "MODEL_ENV_VARS",
+                        &setting.source,
+                        "a line is not KEY=\"value\" (value hidden)".into(),
+                        "write one KEY=\"value\" per line inside the quotes".into(),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    // These values reach the user data script in single quotes and the compose override in
+    // double quotes: no quotes, backslashes or whitespace.
+    for key in [
+        "MODEL_REPO",
+        "MODEL_REPO_REF",
+        "ALLORA_OFFCHAIN_NODE_TAG",
+        "ALLORA_WORKER_INFERENCE_ENDPOINT",
+        "ALLORA_WORKER_TOKEN",
+    ] {
+        r.checked(key, |value| {
+            if value
+                .chars()
+                .any(|c| c.is_whitespace() || "'\"\\`$".contains(c))
+            {
+                Err((
+                    format!("`{value}` contains a quote, backslash, dollar sign or whitespace"),
+                    format!("{key} reaches the instance's setup script: use a plain value"),
+                ))
+            } else {
+                Ok(())
+            }
+        });
+    }
+    let worker_topics = r.checked("ALLORA_WORKER_TOPIC_ID", parse_topics);
+    let reputer_topics = match r.setting("ALLORA_REPUTER_TOPIC_ID") {
+        Some(s) if !s.value.trim().is_empty() => {
+            r.checked("ALLORA_REPUTER_TOPIC_ID", parse_topics).map(Some)
+        }
+        _ => Some(None),
+    };
+    let endpoint = r
+        .text("ALLORA_WORKER_INFERENCE_ENDPOINT")
+        .unwrap_or_default();
+    let mut token = r.text("ALLORA_WORKER_TOKEN").unwrap_or_default();
+    if let Some((_, model_token)) = model_env.iter().find(|(k, _)| k == "TOKEN") {
+        if !r.is_set("ALLORA_WORKER_TOKEN") {
+            // Unset: the token the inference server was started for.
+            token = model_token.clone();
+        } else if !model_token.eq_ignore_ascii_case(&token) {
+            r.warn(format!(
+                "ALLORA_WORKER_TOKEN=\"{token}\" does not match TOKEN=\"{model_token}\" in \
+                 MODEL_ENV_VARS, the only token the inference server answers for; the worker \
+                 asks for \"{model_token}\""
+            ));
+            token = model_token.clone();
+        }
+    }
+    let first_topic = worker_topics
+        .as_ref()
+        .and_then(|t| t.first().copied())
+        .unwrap_or(1);
+    let endpoint_parts = health_url(&endpoint, &token, first_topic);
+    if endpoint_parts.is_none() {
+        let source = r
+            .setting("ALLORA_WORKER_INFERENCE_ENDPOINT")
+            .expect("has a default")
+            .source;
+        r.issue(
+            "ALLORA_WORKER_INFERENCE_ENDPOINT",
+            &source,
+            format!("`{endpoint}` is not an http://HOST:PORT/PATH URL"),
+            "use the inference server's compose service name as HOST, e.g. \
+             http://inference:8000/inference/{Token}"
+                .into(),
+        );
+    }
+    if submit_tx == Some(false) {
+        r.warn(
+            "ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing \
+             to the chain (a dry run)"
+                .into(),
+        );
+    }
+    let mnemonic = match r.settings().get("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC") {
+        Some(s) if !s.value.is_empty() => check_mnemonic(&s.value, s.source),
+        _ => Mnemonic::Missing,
+    };
+
+    let wallet = offchain::WalletInputs {
+        key_name: r.text("ALLORA_WALLET_ADDRESS_KEY_NAME").unwrap_or_default(),
+        home_dir: r.text("ALLORA_WALLET_HOME_DIR").unwrap_or_default(),
+        gas: gas?,
+        gas_adjustment: gas_adjustment?,
+        gas_prices: gas_prices?,
+        gas_price_interval: gas_price_interval?,
+        retry_delay: retry_delay?,
+        block_duration: block_duration?,
+        window_correction: window?,
+        max_fees: max_fees?,
+        account_sequence_retry_delay: sequence_delay?,
+        node_rpcs,
+        node_grpcs,
+        chain_id: r.text("ALLORA_WALLET_CHAIN_ID").unwrap_or_default(),
+        max_retries: max_retries?,
+        submit_tx: submit_tx?,
+    };
+    let schema = schema?;
+    for (key, message, hint) in offchain::check(schema, &wallet) {
+        let source = r.setting(key).expect("has a default").source;
+        r.issue(key, &source, message, hint);
+    }
+    let worker = offchain::WorkerInputs {
+        topics: worker_topics?,
+        entrypoint: r
+            .text("ALLORA_WORKER_INFERENCE_ENTRYPOINT_NAME")
+            .unwrap_or_default(),
+        endpoint,
+        token,
+        loop_seconds: worker_loop?,
+    };
+    let reputer = match reputer_topics? {
+        Some(topics) => Some(offchain::ReputerInputs {
+            topics,
+            entrypoint: r.text("ALLORA_REPUTER_ENTRYPOINT_NAME").unwrap_or_default(),
+            truth_endpoint: r
+                .text("ALLORA_REPUTER_SOURCE_OF_TRUTH_ENDPOINT")
+                .unwrap_or_default(),
+            token: r.text("ALLORA_REPUTER_TOKEN").unwrap_or_default(),
+            loss_service: r
+                .text("ALLORA_REPUTER_LOSS_FUNCTION_SERVICE")
+                .unwrap_or_default(),
+            loss_method: r
+                .text("ALLORA_REPUTER_LOSS_METHOD_OPTIONS_LOSS_METHOD")
+                .unwrap_or_default(),
+            loop_seconds: reputer_loop?,
+            min_stake: min_stake?,
+        }),
+        None => None,
+    };
+    let (host_alias, health_url) = endpoint_parts?;
+    Some(NodeConfig {
+        image: format!("alloranetwork/allora-offchain-node:{tag}"),
+        offchain_config: offchain::config(schema, &wallet, Some(&worker), reputer.as_ref()),
+        model_repo: r.text("MODEL_REPO").unwrap_or_default(),
+        model_repo_ref: r.text("MODEL_REPO_REF").unwrap_or_default(),
+        model_env,
+        model_env_secrets,
+        health_url,
+        host_alias,
+        mnemonic,
+    })
 }
 
 /// The secret values of the configuration (mnemonic, `MODEL_ENV_VARS` values of secret-like
@@ -520,6 +821,23 @@ pub fn is_secret_name(name: &str) -> bool {
             .any(|word| name.contains(word))
 }
 
+/// EC2's limit on user data: 16 KB in raw form, before base64 encoding (Amazon EC2 User Guide,
+/// "Run commands when you launch an EC2 instance with user data input").
+pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// The size of the user data EC2 receives: the script after CloudFormation's `Fn::Sub` has put
+/// in the parameters, the stack name, the region and a data volume id.
+pub fn user_data_size(script: &str, parameters: &[(String, String)], stack: &str) -> usize {
+    let mut rendered = script
+        .replace("${AWS::StackName}", stack)
+        .replace("${AWS::Region}", "ap-southeast-4")
+        .replace("${DataVolumeId}", "vol-0123456789abcdef0");
+    for (name, value) in parameters {
+        rendered = rendered.replace(&format!("${{{name}}}"), value);
+    }
+    rendered.len()
+}
+
 /// Builds the plan: both stacks rendered with their parameters.
 pub fn plan(settings: &Settings) -> Result<Plan> {
     let (config, warnings) = read(settings)?;
@@ -529,6 +847,40 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
         SINGLE_NODE_STACK.to_string(),
     )];
     let volume = config.data_volume;
+    let node = &config.node;
+    let offchain_config = aws_smithy_types::base64::encode(node.offchain_config.to_string());
+    let model_env = aws_smithy_types::base64::encode(
+        node.model_env
+            .iter()
+            .map(|(name, value)| format!("{name}={}\n", Value::String(value.clone())))
+            .collect::<String>(),
+    );
+    for (name, value) in [
+        ("OffchainNodeConfig", &offchain_config),
+        ("ModelEnv", &model_env),
+    ] {
+        if value.len() > PARAMETER_LIMIT {
+            return Err(Error::Config(vec![ConfigIssue::general(format!(
+                "the {name} template parameter would be {} bytes, more than CloudFormation's \
+                 {PARAMETER_LIMIT}",
+                value.len()
+            ))
+            .hint("configure fewer topics or shorter values")]));
+        }
+    }
+    let ingress: Vec<Value> = config
+        .ingress_ports
+        .iter()
+        .map(|port| {
+            json!({
+                "IpProtocol": "tcp",
+                "FromPort": port,
+                "ToPort": port,
+                "CidrIp": {"Ref": "IngressCidr"},
+                "Description": format!("TCP {port} (NODECTL_INGRESS_PORTS)"),
+            })
+        })
+        .collect();
     let single_node_parameters: Vec<(String, String)> = [
         ("CommonStackName", COMMON_STACK.to_string()),
         ("ResourceNamePrefix", config.resource_name_prefix.clone()),
@@ -537,11 +889,17 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
         ("VpcCidr", config.vpc_cidr.to_string()),
         ("SubnetCidr", config.subnet_cidr.to_string()),
         ("IngressCidr", config.ingress_cidr.to_string()),
-        ("IngressPort", INGRESS_PORT.to_string()),
         ("DataVolumeType", volume.kind.as_str().to_string()),
         ("DataVolumeSize", volume.size_gib.to_string()),
         ("DataVolumeIops", volume.iops.to_string()),
         ("DataVolumeThroughput", volume.throughput_mibps.to_string()),
+        ("OffchainNodeImage", node.image.clone()),
+        ("OffchainNodeConfig", offchain_config.clone()),
+        ("ModelRepo", node.model_repo.clone()),
+        ("ModelRepoRef", node.model_repo_ref.clone()),
+        ("ModelEnv", model_env),
+        ("InferenceHealthUrl", node.health_url.clone()),
+        ("InferenceHostAlias", node.host_alias.clone()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
@@ -552,9 +910,17 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
             ("nodectl:stack".to_string(), role.name().to_string()),
         ]
     };
+    let user_data = template::load("allora", "user-data.sh", USER_DATA)?;
+    let rendered_size = user_data_size(&user_data.text, &single_node_parameters, &single_node);
+    if rendered_size > USER_DATA_LIMIT {
+        return Err(Error::Config(vec![ConfigIssue::general(format!(
+            "the instance's user data would be {rendered_size} bytes, more than the \
+             {USER_DATA_LIMIT} bytes EC2 accepts"
+        ))
+        .hint("configure fewer topics or shorter MODEL_ENV_VARS values")]));
+    }
     let common_template = template::load("allora", "common.json", COMMON_TEMPLATE)?;
     let single_node_template = template::load("allora", "single-node.json", SINGLE_NODE_TEMPLATE)?;
-    let user_data = template::load("allora", "user-data.sh", USER_DATA)?;
     let dashboard = template::load("allora", "dashboard.json", DASHBOARD)?;
     let stacks = vec![
         StackPlan {
@@ -571,14 +937,21 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
                 &single_node_template,
                 &single_node_parameters,
                 &[
-                    (USER_DATA_POINTER, &user_data.text),
-                    (DASHBOARD_POINTER, &dashboard.text),
+                    (USER_DATA_POINTER, Value::String(user_data.text.to_string())),
+                    (DASHBOARD_POINTER, Value::String(dashboard.text.to_string())),
+                    (INGRESS_POINTER, Value::Array(ingress)),
                 ],
             )?,
             parameters: single_node_parameters,
             tags: tags(StackRole::SingleNode),
         },
     ];
+    let node_secrets = NodeSecrets {
+        secret_id: secret_name(COMMON_STACK),
+        node: config.single_node_stack(),
+        mnemonic: config.node.mnemonic.clone(),
+        model_env: config.node.model_env_secrets.clone(),
+    };
     Ok(Plan {
         blueprint: BlueprintKind::Allora,
         region: config.region,
@@ -586,6 +959,7 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
         stacks,
         warnings,
         secrets: secrets(settings),
+        node_secrets: Some(node_secrets),
     })
 }
 

@@ -2,6 +2,7 @@
 //! stacks (names, templates, template parameters) that deploy it.
 
 pub mod allora;
+pub mod offchain;
 pub mod validate;
 pub mod volume;
 
@@ -102,6 +103,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Secret values found in the configuration, to register with the printer's redactor.
     pub secrets: Vec<String>,
+    /// What the node stack's instance reads from Secrets Manager at boot, if anything.
+    pub node_secrets: Option<crate::secrets::NodeSecrets>,
 }
 
 impl Plan {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{connect, engine, load_plan};
+use super::{connect, engine, load_plan_with, secret_from_stdin};
 use crate::blueprint::StackRole;
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::error::{Error, Result};
@@ -27,7 +27,31 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> R
             "run `nodectl deploy common --no-execute` or `nodectl deploy single-node --no-execute`",
         ));
     }
-    let plan = load_plan(global, printer)?;
+    let flags = match &args.secret_stdin {
+        Some(_) if !args.yes => {
+            return Err(Error::usage(
+                "--secret-stdin reads stdin, so nodectl cannot ask for confirmation there",
+                "add --yes",
+            ))
+        }
+        Some(key) => secret_from_stdin(key)?,
+        None => Default::default(),
+    };
+    let plan = load_plan_with(global, printer, flags, true)?;
+    let deploys_node = roles.contains(&StackRole::SingleNode) && !args.no_execute;
+    // Every offline check that can still fail, reported together before any AWS request.
+    let mut issues = Vec::new();
+    if let Err(Error::Config(found)) = plan.require_account() {
+        issues.extend(found);
+    }
+    if let (true, Some(secrets)) = (deploys_node, &plan.node_secrets) {
+        if let Err(Error::Config(found)) = secrets.entry() {
+            issues.extend(found);
+        }
+    }
+    if !issues.is_empty() {
+        return Err(Error::Config(issues));
+    }
     for role in &roles {
         let stack = plan.stack(*role);
         template::check_size(&stack.name, &stack.template)?;
@@ -68,6 +92,25 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> R
     let mut deployed = Map::new();
     for role in roles {
         let stack = plan.stack(role);
+        if role == StackRole::SingleNode && deploys_node {
+            if let Some(secrets) = &plan.node_secrets {
+                let client = aws_sdk_secretsmanager::Client::new(&connection.sdk);
+                let changed = crate::secrets::store(&client, &plan.region, secrets).await?;
+                let keys = secrets.model_env.len();
+                printer.info(&format!(
+                    "{} the wallet mnemonic{} of `{}` in the Secrets Manager secret `{}` (values \
+                     not shown)",
+                    if changed { "stored" } else { "unchanged:" },
+                    match keys {
+                        0 => String::new(),
+                        1 => " and 1 model API key".to_string(),
+                        n => format!(" and {n} model API keys"),
+                    },
+                    secrets.node,
+                    secrets.secret_id
+                ));
+            }
+        }
         let info = match deploy(&engine, stack, &options).await? {
             DeployResult::Deployed(info) | DeployResult::NoChanges(info) => info,
             DeployResult::ChangeSetCreated { .. } => continue,

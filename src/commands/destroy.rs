@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{connect, engine, load_plan};
+use super::{connect, engine, load_plan_quietly as load_plan};
 use crate::blueprint::StackRole;
 use crate::cli::{DestroyArgs, GlobalArgs};
 use crate::error::{Error, Result};
@@ -86,7 +86,12 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> 
 
     if targets.is_empty() {
         if printer.format() == OutputFormat::Json {
-            printer.data_json(&json!({"deleted": [], "absent": absent, "leftBehind": []}));
+            printer.data_json(&json!({
+                "deleted": [],
+                "absent": absent,
+                "leftBehind": [],
+                "secretsScheduledForDeletion": [],
+            }));
         }
         return Ok(());
     }
@@ -108,7 +113,8 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> 
 
     let mut deleted = Vec::new();
     let mut left_behind = Vec::new();
-    for (_, info) in &targets {
+    let mut secrets_deleted: Vec<String> = Vec::new();
+    for (role, info) in &targets {
         if classify(&info.status) == StatusClass::InProgress {
             printer.info(&format!(
                 "stack `{}` is {}; waiting for that operation to finish",
@@ -116,7 +122,28 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> 
             ));
             engine.wait(&info.id, &info.name, None, false).await?;
         }
-        let left = delete(&engine, info).await?;
+        let mut left = delete(&engine, info).await?;
+        if *role == StackRole::Common {
+            // The secret outlives the stack (DeletionPolicy Retain) so that nodectl deletes it
+            // with a recovery window instead of at once.
+            left.retain(|resource| !resource.starts_with("NodeSecrets "));
+            if let Some(secrets) = &plan.node_secrets {
+                let client = aws_sdk_secretsmanager::Client::new(&connection.sdk);
+                if let Some(date) =
+                    crate::secrets::schedule_deletion(&client, &plan.region, &secrets.secret_id)
+                        .await?
+                {
+                    printer.info(&format!(
+                        "the secret `{id}` (wallet mnemonics, model API keys) is scheduled for \
+                         deletion on {date}, after a {days}-day recovery window; restore it with \
+                         `aws secretsmanager restore-secret --secret-id {id}`",
+                        id = secrets.secret_id,
+                        days = crate::secrets::RECOVERY_WINDOW_DAYS
+                    ));
+                    secrets_deleted.push(secrets.secret_id.clone());
+                }
+            }
+        }
         if !left.is_empty() {
             printer.warn(&format!(
                 "stack `{}` left these resources behind (DELETE_SKIPPED; they still exist and \

@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::deploy::print_outputs;
-use super::{connect, engine, load_plan};
+use super::{connect, engine, load_plan_quietly as load_plan};
 use crate::cli::GlobalArgs;
 use crate::error::Result;
 use crate::printer::{OutputFormat, Printer};

@@ -42,8 +42,27 @@ pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
 /// Reads the `.env` file and builds the validated plan. No AWS request is made. Registers the
 /// configuration's secrets with the printer and prints the warnings.
 pub fn load_plan(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
+    load_plan_with(global, printer, HashMap::new(), true)
+}
+
+/// [`load_plan`] for commands that do not render or deploy (`status`, `outputs`, `destroy`):
+/// the configuration is validated the same way, but its warnings (about what would be
+/// deployed) are not repeated.
+pub fn load_plan_quietly(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
+    load_plan_with(global, printer, HashMap::new(), false)
+}
+
+/// [`load_plan`] with extra keys given by flags (`--secret-stdin`), as `key → (flag, value)`.
+pub fn load_plan_with(
+    global: &GlobalArgs,
+    printer: &Printer,
+    mut flags: HashMap<String, (&'static str, String)>,
+    warn: bool,
+) -> Result<Plan> {
+    for (_, value) in flags.values() {
+        printer.register_secret(value);
+    }
     let process_env: HashMap<String, String> = std::env::vars().collect();
-    let mut flags = HashMap::new();
     if let Some(region) = &global.region {
         flags.insert("AWS_REGION".to_string(), ("--region", region.clone()));
     }
@@ -54,8 +73,10 @@ pub fn load_plan(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
     let plan = match blueprint::detect(&settings)? {
         BlueprintKind::Allora => allora::plan(&settings)?,
     };
-    for warning in &plan.warnings {
-        printer.warn(warning);
+    if warn {
+        for warning in &plan.warnings {
+            printer.warn(warning);
+        }
     }
     tracing::debug!(
         blueprint = plan.blueprint.name(),
@@ -65,6 +86,43 @@ pub fn load_plan(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
         global.env_file.display()
     );
     Ok(plan)
+}
+
+/// Reads the value of `key` from stdin for `--secret-stdin`: the whole input, without the
+/// trailing newline. Only keys the blueprint marks secret are accepted.
+pub fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, String)>> {
+    let known = allora::KEYS
+        .iter()
+        .filter(|spec| spec.secret)
+        .map(|spec| spec.name)
+        .collect::<Vec<_>>();
+    if !known.contains(&key) {
+        return Err(Error::usage(
+            format!("--secret-stdin takes a secret key, and `{key}` is not one"),
+            format!("use one of {}", known.join(", ")),
+        ));
+    }
+    let mut value = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut value).map_err(|source| {
+        Error::Io {
+            action: "read the secret from",
+            path: "stdin".into(),
+            source,
+        }
+    })?;
+    let value = value.trim_end_matches(['\n', '\r']).to_string();
+    if value.trim().is_empty() {
+        return Err(Error::usage(
+            format!("--secret-stdin {key}: stdin was empty"),
+            format!(
+                "pipe the value in, e.g. `nodectl deploy all --yes --secret-stdin {key} < file`"
+            ),
+        ));
+    }
+    Ok(HashMap::from([(
+        key.to_string(),
+        ("--secret-stdin", value),
+    )]))
 }
 
 /// The SDK configuration and the checked account id.

@@ -53,15 +53,16 @@ pub fn load(blueprint: &str, file: &str, embedded: &'static str) -> Result<Templ
 }
 
 /// Renders `source`: every `(name, value)` in `parameters` becomes that template parameter's
-/// `Default` (a string, as CloudFormation models defaults), and every `(pointer, text)` in
-/// `inserts` replaces the string at that JSON pointer (RFC 6901).
+/// `Default` (a string, as CloudFormation models defaults), and every `(pointer, value)` in
+/// `inserts` replaces the value at that JSON pointer (RFC 6901), which must exist and be of
+/// the same JSON type (a string by a string, a list by a list).
 ///
 /// Errors (only possible with `NODECTL_TEMPLATES_DIR`; the embedded templates are checked by
 /// the tests): the template is not JSON, lacks a parameter, or has no string at a pointer.
 pub fn render(
     source: &TemplateSource,
     parameters: &[(String, String)],
-    inserts: &[(&str, &str)],
+    inserts: &[(&str, Value)],
 ) -> Result<String> {
     let defect = |what: String| {
         Error::usage(
@@ -78,10 +79,15 @@ pub fn render(
             .ok_or_else(|| defect(format!("has no parameter {name}")))?;
         parameter.insert("Default".into(), Value::String(value.clone()));
     }
-    for (pointer, text) in inserts {
+    for (pointer, value) in inserts {
         match template.pointer_mut(pointer) {
-            Some(slot) if slot.is_string() => *slot = Value::String((*text).to_string()),
-            _ => return Err(defect(format!("has no string at {pointer}"))),
+            Some(slot) if std::mem::discriminant(slot) == std::mem::discriminant(value) => {
+                *slot = value.clone();
+            }
+            _ => {
+                let kind = if value.is_array() { "list" } else { "string" };
+                return Err(defect(format!("has no {kind} at {pointer}")));
+            }
         }
     }
     let mut body = serde_json::to_string_pretty(&template).expect("JSON values serialize");
@@ -138,7 +144,7 @@ mod tests {
             &[("A".into(), "9010".into()), ("B".into(), "y".into())],
             &[(
                 "/Resources/R/Properties/UserData/Fn::Sub",
-                "#!/bin/bash\necho ${AWS::Region}\n",
+                Value::String("#!/bin/bash\necho ${AWS::Region}\n".into()),
             )],
         )
         .unwrap();
@@ -175,7 +181,12 @@ mod tests {
             err.reports()[0].0,
             "template `test.json` has no parameter C"
         );
-        let err = render(&source(), &[], &[("/Resources/X", "text")]).unwrap_err();
+        let err = render(
+            &source(),
+            &[],
+            &[("/Resources/X", Value::String("text".into()))],
+        )
+        .unwrap_err();
         assert_eq!(
             err.reports()[0].0,
             "template `test.json` has no string at /Resources/X"

@@ -47,6 +47,27 @@ pub fn upstream_sample() -> String {
     upstream("allora-pr158.env-sample-full")
 }
 
+/// A well-formed BIP-39 test mnemonic (12 words of the English word list; no funds anywhere).
+pub const TEST_MNEMONIC: &str =
+    "abandon ability able about above absent absorb abstract absurd abuse access accident";
+
+/// The warnings every run of the upstream PR #158 sample prints (its worker token and its
+/// dry-run setting), in order.
+pub const UPSTREAM_WARNINGS: &str = "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
+warning: ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing to the chain (a dry run)\n";
+
+/// `text` (an upstream sample) with its account id and mnemonic placeholders filled in.
+pub fn filled(text: &str, account: &str) -> String {
+    text.replace(
+        "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
+        &format!("AWS_ACCOUNT_ID=\"{account}\""),
+    )
+    .replace(
+        "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC=\"xxxxxxxxxxx\"",
+        &format!("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC=\"{TEST_MNEMONIC}\""),
+    )
+}
+
 /// The result of one run of the binary.
 #[derive(Debug)]
 pub struct Output {
@@ -109,13 +130,10 @@ impl Workspace {
         Workspace { dir, env }
     }
 
-    /// The upstream sample with the placeholders filled for `account`.
+    /// The upstream sample with the placeholders filled for `account`: the account id and a
+    /// (well-formed, unfunded) test mnemonic, as a user would fill them in.
     pub fn upstream(account: &str) -> Self {
-        let text = upstream_sample().replace(
-            "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
-            &format!("AWS_ACCOUNT_ID=\"{account}\""),
-        );
-        Workspace::new(&text)
+        Workspace::new(&filled(&upstream_sample(), account))
     }
 
     /// Points the workspace at an emulator: endpoint, dummy credentials, fast polling.
@@ -165,6 +183,27 @@ impl Workspace {
             command.env(key, value);
         }
         command
+    }
+
+    /// Runs nodectl with `args`, `input` on stdin and extra environment variables.
+    pub fn run_with_input(&self, args: &[&str], input: &str, extra: &[(&str, &str)]) -> Output {
+        let mut child = self
+            .command(args, extra)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start nodectl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        let output = child.wait_with_output().expect("run nodectl");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// Starts nodectl with `args` without waiting for it.
@@ -421,4 +460,20 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// Creates the common stack's node secret as CloudFormation would. Only for moto, whose
+/// CloudFormation silently skips `AWS::SecretsManager::Secret` (`../shared/reference/moto.md`
+/// section 3); LocalStack creates it from the template.
+pub fn create_node_secret_as_cloudformation_would(emulator: &Emulator) {
+    let rt = runtime();
+    let client = aws_sdk_secretsmanager::Client::new(&rt.block_on(emulator.sdk()));
+    rt.block_on(
+        client
+            .create_secret()
+            .name("allora-edge-common/node-secrets")
+            .secret_string("{}")
+            .send(),
+    )
+    .expect("create the node secret");
 }

@@ -1,0 +1,214 @@
+//! Secrets stay secret: a unique canary mnemonic (piped in with `--secret-stdin`) and a canary
+//! API key (in MODEL_ENV_VARS) go through render, deploy, outputs, status and destroy with
+//! `-v` against LocalStack, and appear in none of stdout, stderr, the outputs file, the
+//! rendered templates, or the stacks' templates and parameters read back from the emulator.
+//! They do reach the common stack's Secrets Manager secret (the positive control that makes
+//! the test able to fail).
+
+use crate::support::{runtime, upstream_sample, Emulator, Workspace};
+
+/// Twelve lowercase words, each carrying the marker `qzjxw`.
+const MNEMONIC: &str = "qzjxwone qzjxwtwo qzjxwthree qzjxwfour qzjxwfive qzjxwsix qzjxwseven \
+                        qzjxweight qzjxwnine qzjxwten qzjxweleven qzjxwtwelve";
+const MARKER: &str = "qzjxw";
+const API_KEY: &str = "cg-canary-7f3a9c51e0";
+
+#[track_caller]
+fn clean(what: &str, text: &str) {
+    assert!(
+        !text.contains(MARKER),
+        "the mnemonic leaked into {what}:\n{text}"
+    );
+    assert!(
+        !text.contains(API_KEY),
+        "the API key leaked into {what}:\n{text}"
+    );
+}
+
+#[test]
+fn canary_secrets_reach_secrets_manager_and_nothing_else() {
+    let emulator = Emulator::localstack();
+    let text = upstream_sample()
+        .replace(
+            "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
+            &format!("AWS_ACCOUNT_ID=\"{}\"", emulator.account),
+        )
+        .replace(
+            "CG_API_KEY=\"secret\"",
+            &format!("CG_API_KEY=\"{API_KEY}\""),
+        );
+    let workspace = Workspace::upstream("000000000000").with_emulator(&emulator);
+    workspace.write_env(&text);
+    let check = |what: &str, out: &crate::support::Output| {
+        clean(&format!("{what} stdout"), &out.stdout);
+        clean(&format!("{what} stderr"), &out.stderr);
+    };
+
+    // The mnemonic through the process environment for render, then through stdin.
+    let env = [("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC", MNEMONIC)];
+    let out = workspace.run_with(&["render", "-v", "--out-dir", "rendered"], &env);
+    out.success();
+    check("render", &out);
+    for entry in std::fs::read_dir(workspace.path("rendered")).unwrap() {
+        let path = entry.unwrap().path();
+        clean(
+            &path.display().to_string(),
+            &std::fs::read_to_string(&path).unwrap(),
+        );
+    }
+
+    let out = workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--yes",
+            "-v",
+            "--secret-stdin",
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+            "--outputs-file",
+            "out.json",
+        ],
+        &format!("{MNEMONIC}\n"),
+        &[],
+    );
+    out.success();
+    check("deploy", &out);
+    assert!(out.stderr.contains(
+        "stored the wallet mnemonic and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-edge-common/node-secrets` (values not shown)\n"
+    ), "{}", out.stderr);
+    clean(
+        "the outputs file",
+        &std::fs::read_to_string(workspace.path("out.json")).unwrap(),
+    );
+
+    for args in [
+        ["outputs", "-v", "--output", "json"],
+        ["status", "-v", "--output", "json"],
+    ] {
+        let out = workspace.run_with(&args, &env);
+        out.success();
+        check(args[0], &out);
+    }
+
+    let rt = runtime();
+    let sdk = rt.block_on(emulator.sdk());
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    for stack in ["allora-edge-common", "allora-single-node"] {
+        let template = rt
+            .block_on(cfn.get_template().stack_name(stack).send())
+            .unwrap();
+        clean(
+            &format!("{stack}'s template"),
+            template.template_body().unwrap(),
+        );
+        let described = rt
+            .block_on(cfn.describe_stacks().stack_name(stack).send())
+            .unwrap();
+        clean(
+            &format!("{stack}'s parameters and outputs"),
+            &format!(
+                "{:?} {:?}",
+                described.stacks()[0].parameters(),
+                described.stacks()[0].outputs()
+            ),
+        );
+    }
+    // The positive control: the canaries are where they belong.
+    let stored = rt
+        .block_on(
+            aws_sdk_secretsmanager::Client::new(&sdk)
+                .get_secret_value()
+                .secret_id("allora-edge-common/node-secrets")
+                .send(),
+        )
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        stored["allora-single-node"]["mnemonic"].as_str().unwrap(),
+        MNEMONIC.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    assert_eq!(
+        stored["allora-single-node"]["modelEnv"]["CG_API_KEY"],
+        API_KEY
+    );
+
+    // A redeploy with the same secrets does not write a new secret version.
+    let out = workspace.run_with(&["deploy", "single-node", "--yes", "-v"], &env);
+    out.success();
+    check("redeploy", &out);
+    assert!(out.stderr.contains(
+        "unchanged: the wallet mnemonic and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-edge-common/node-secrets` (values not shown)\n"
+    ), "{}", out.stderr);
+
+    let out = workspace.run_with(&["destroy", "--yes", "-v"], &env);
+    out.success();
+    check("destroy", &out);
+    assert!(
+        out.stderr.contains(
+            "the secret `allora-edge-common/node-secrets` (wallet mnemonics, model API keys) is scheduled for deletion on "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(
+        "after a 7-day recovery window; restore it with `aws secretsmanager restore-secret --secret-id allora-edge-common/node-secrets`\n"
+    ));
+    assert!(
+        !out.stderr.contains("left these resources behind"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn secret_stdin_needs_yes_and_a_secret_key() {
+    let workspace = Workspace::upstream("123456789012");
+    let out = workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--secret-stdin",
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+        ],
+        MNEMONIC,
+        &[],
+    );
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: --secret-stdin reads stdin, so nodectl cannot ask for confirmation there\nhint: add --yes\n"
+    );
+    let out = workspace.run_with_input(
+        &["deploy", "all", "--yes", "--secret-stdin", "AWS_REGION"],
+        "us-east-1",
+        &[],
+    );
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: --secret-stdin takes a secret key, and `AWS_REGION` is not one\n\
+         hint: use one of MODEL_ENV_VARS, ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC\n"
+    );
+}
+
+#[test]
+fn a_malformed_mnemonic_is_refused_without_showing_it() {
+    let workspace = Workspace::upstream("123456789012");
+    let out = workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--yes",
+            "--secret-stdin",
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+        ],
+        "qzjxwone qzjxwtwo qzjxwthree\n",
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],
+    );
+    out.expect_code(1);
+    assert!(out.stderr.ends_with(
+        "error: ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (from --secret-stdin): has 3 words; a BIP-39 mnemonic has 12, 15, 18, 21 or 24 (value hidden)\n\
+         hint: set ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC in the .env file, in the environment, or pipe it in with --secret-stdin ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (never as an argument)\n"
+    ), "{}", out.stderr);
+    clean("stderr", &out.stderr);
+}

@@ -1,0 +1,506 @@
+//! The instance user data, `templates/allora/user-data.sh`: rendered the way CloudFormation's
+//! `Fn::Sub` renders it (every `${Name}` replaced by a realistic value), it is shellcheck clean and
+//! fits EC2's 16 KiB limit; and its `write_node_config` part (between the `# --- begin
+//! write_node_config` and `# --- end write_node_config` marker lines) writes the node's files,
+//! run with bash under a temporary root (`NODECTL_ROOT`) against a fake AWS CLI
+//! (`tests/data/userdata/aws`). No docker and no AWS here: the rest of the script (packages,
+//! `/data`, compose, systemd) only runs on an instance.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::repo;
+
+/// The node stack whose entry the tests put in the secret.
+const STACK: &str = "allora-single-node-eth";
+const REGION: &str = "ap-southeast-2";
+const IMAGE: &str = "alloranetwork/allora-offchain-node:v0.6.0";
+/// Not the service name, so that the override's alias is really checked.
+const ALIAS: &str = "source";
+/// EC2's limit on raw (not yet base64-encoded) user data.
+const USER_DATA_LIMIT: usize = 16 * 1024;
+const BEGIN: &str = "# --- begin write_node_config";
+const END: &str = "# --- end write_node_config";
+/// The uid:gid the worker container runs as, owner of its files.
+const NODE_UID: u32 = 10001;
+
+fn data(name: &str) -> PathBuf {
+    repo().join("tests/data/userdata").join(name)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The offchain-node config nodectl generates (mnemonic empty), as a JSON value.
+fn node_config() -> serde_json::Value {
+    serde_json::from_str(&read(&data("offchain-config.json"))).expect("offchain-config.json")
+}
+
+/// Standard base64 with padding, as nodectl and `base64 -d` use it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The value of every name the user data may use in a dollar-brace (the Fn::Sub contract with
+/// single-node.json), realistic in size.
+fn values() -> Vec<(&'static str, String)> {
+    let config = serde_json::to_string(&node_config()).unwrap();
+    vec![
+        ("AWS::StackName", STACK.to_string()),
+        ("AWS::Region", REGION.to_string()),
+        ("DataVolumeId", "vol-0123456789abcdef0".to_string()),
+        ("DataVolumeType", "gp3".to_string()),
+        ("CommonStackName", "allora-edge-common".to_string()),
+        ("OffchainNodeImage", IMAGE.to_string()),
+        ("OffchainNodeConfig", base64(config.as_bytes())),
+        (
+            "ModelRepo",
+            "https://github.com/allora-network/basic-coin-prediction-node.git".to_string(),
+        ),
+        (
+            "ModelRepoRef",
+            "e04614201a8e3c1c7e7f2b2d6b8f0c5a9d3e1f27".to_string(),
+        ),
+        ("ModelEnv", base64(read(&data("model.env")).as_bytes())),
+        (
+            "InferenceHealthUrl",
+            "http://127.0.0.1:8000/inference/ETH".to_string(),
+        ),
+        ("InferenceHostAlias", ALIAS.to_string()),
+    ]
+}
+
+/// The user data as the instance receives it: `Fn::Sub` applied to the script.
+fn rendered() -> String {
+    let script = read(&repo().join("templates/allora/user-data.sh"));
+    let values = values();
+    let mut out = String::new();
+    let mut rest = script.as_str();
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').expect("an unterminated dollar-brace");
+        let name = &after[..end];
+        assert!(
+            !name.starts_with('!'),
+            "user-data.sh uses the Fn::Sub escape `${{{name}}}`: LocalStack rejects it (templates/allora/README.md)"
+        );
+        let value = values
+            .iter()
+            .find(|(known, _)| *known == name)
+            .unwrap_or_else(|| {
+                panic!("user-data.sh uses `${{{name}}}`, which single-node.json does not provide")
+            });
+        out.push_str(&value.1);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_rendered_user_data_is_shellcheck_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user-data.sh");
+    std::fs::write(&path, rendered()).unwrap();
+    let output = match Command::new("shellcheck")
+        .args(["--shell=bash", "--severity=style"])
+        .arg(&path)
+        .output()
+    {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            panic!("shellcheck is missing: install shellcheck (apt-get install shellcheck)")
+        }
+        Err(e) => panic!("run shellcheck: {e}"),
+    };
+    assert!(
+        output.status.success() && output.stdout.is_empty(),
+        "shellcheck reported problems in the rendered user data:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_rendered_user_data_fits_the_16_kib_limit() {
+    let config = values()
+        .into_iter()
+        .find(|(name, _)| *name == "OffchainNodeConfig")
+        .unwrap()
+        .1;
+    assert!(
+        config.len() >= 1500,
+        "the test config should be realistic (~1.5 KB of base64), it is {} bytes",
+        config.len()
+    );
+    let size = rendered().len();
+    eprintln!(
+        "rendered user data: {size} bytes ({} left of {USER_DATA_LIMIT})",
+        USER_DATA_LIMIT.saturating_sub(size)
+    );
+    assert!(
+        size < USER_DATA_LIMIT,
+        "the rendered user data is {size} bytes, EC2 accepts at most {USER_DATA_LIMIT}: shorten user-data.sh"
+    );
+}
+
+/// The part of the rendered script between the markers: settings, helpers, write_node_config.
+fn write_node_config_part() -> String {
+    let script = rendered();
+    let begin = script
+        .find(BEGIN)
+        .unwrap_or_else(|| panic!("user-data.sh has no `{BEGIN}` line"));
+    let end = script
+        .find(END)
+        .unwrap_or_else(|| panic!("user-data.sh has no `{END}` line"));
+    assert!(begin < end, "the markers are in the wrong order");
+    script[begin..end].to_string()
+}
+
+fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// One run of `write_node_config`.
+struct Run {
+    dir: tempfile::TempDir,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The root the script wrote under (its `/`).
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// A path under the node directory, `/data/allora` on the instance.
+    fn node(&self, path: &str) -> PathBuf {
+        self.root().join("data/allora").join(path)
+    }
+
+    /// The fake AWS CLI's calls, one line each.
+    fn aws_calls(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("aws.log")).unwrap_or_default()
+    }
+
+    fn output(&self) -> String {
+        format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs the extracted `write_node_config` with bash, `secret` as the secret's SecretString, after
+/// a fake clone of the model repo (which ships a non-empty `worker-data/env_file`, as
+/// basic-coin-prediction-node once did).
+fn run_write_node_config(secret: &str) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("root/data/allora/model");
+    std::fs::create_dir_all(model.join("worker-data")).unwrap();
+    std::fs::write(model.join("docker-compose.yml"), "services: {}\n").unwrap();
+    std::fs::write(
+        model.join("worker-data/env_file"),
+        "ALLORA_OFFCHAIN_NODE_CONFIG_JSON='{}'\n",
+    )
+    .unwrap();
+
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let mut fakes = vec![("aws", read(&data("aws")))];
+    if !is_root() {
+        eprintln!("note: not root, so chown is a no-op and owners are not checked");
+        fakes.push(("chown", "#!/bin/sh\nexit 0\n".to_string()));
+    }
+    for (name, text) in fakes {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(dir.path().join("secret.json"), secret).unwrap();
+    let harness = dir.path().join("harness.sh");
+    std::fs::write(
+        &harness,
+        format!("{}\nwrite_node_config\n", write_node_config_part()),
+    )
+    .unwrap();
+
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("bash")
+        .arg(&harness)
+        .env("PATH", path)
+        .env("NODECTL_ROOT", dir.path().join("root"))
+        .env("FAKE_AWS_LOG", dir.path().join("aws.log"))
+        .env("FAKE_AWS_SECRET", dir.path().join("secret.json"))
+        // Should a real cfn-signal be installed here, it finds no credentials.
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run bash");
+    Run {
+        dir,
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A marker unique to this run, to find where secrets end up.
+fn canary(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("canary{tag}{}x{nanos}", std::process::id())
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn assert_mode(path: &Path, mode: u32) {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        meta.mode() & 0o7777,
+        mode,
+        "{} has mode {:o}, expected {mode:o}",
+        path.display(),
+        meta.mode() & 0o7777
+    );
+}
+
+#[track_caller]
+fn assert_owner(path: &Path, uid: u32, gid: Option<u32>) {
+    if !is_root() {
+        return;
+    }
+    let meta = std::fs::metadata(path).unwrap();
+    assert_eq!(meta.uid(), uid, "owner of {}", path.display());
+    if let Some(gid) = gid {
+        assert_eq!(meta.gid(), gid, "group of {}", path.display());
+    }
+}
+
+#[test]
+fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
+    let mnemonic = format!(
+        "abandon ability able about above absent absorb abstract absurd abuse access {}",
+        canary("mnemonic")
+    );
+    let cg_api_key = canary("cgkey");
+    let other_mnemonic = canary("othernode");
+    // Quote, dollar, backslash and newline: escaped for compose's double-quoted .env values.
+    let odd = "a\"b$HOME\\c\nd";
+    let secret = serde_json::json!({
+        STACK: {"mnemonic": mnemonic, "modelEnv": {"CG_API_KEY": cg_api_key, "ODD_VALUE": odd}},
+        "allora-single-node-other": {"mnemonic": other_mnemonic, "modelEnv": {}}
+    });
+    let run = run_write_node_config(&secret.to_string());
+    assert_eq!(
+        run.code,
+        Some(0),
+        "write_node_config failed\n{}",
+        run.output()
+    );
+
+    // One call to the AWS CLI, for this secret and region.
+    assert_eq!(
+        run.aws_calls(),
+        format!(
+            "secretsmanager get-secret-value --secret-id allora-edge-common/node-secrets \
+             --query SecretString --output text --region {REGION}\n"
+        )
+    );
+
+    // /data/allora: root only.
+    assert_mode(&run.node(""), 0o700);
+    assert_owner(&run.node(""), 0, None);
+
+    // config.json: the generated config with the mnemonic, readable by the worker only.
+    let config_path = run.node("config.json");
+    let config: serde_json::Value =
+        serde_json::from_str(&read(&config_path)).expect("config.json is JSON");
+    let mut expected = node_config();
+    expected["wallet"]["addressRestoreMnemonic"] = serde_json::Value::String(mnemonic.clone());
+    assert_eq!(config, expected);
+    assert_mode(&config_path, 0o600);
+    assert_owner(&config_path, NODE_UID, Some(NODE_UID));
+
+    // The keyring (alloraHomeDir, HOME of the worker) and worker-data belong to the worker.
+    assert!(run.node("keyring").is_dir());
+    assert_mode(&run.node("keyring"), 0o700);
+    assert_owner(&run.node("keyring"), NODE_UID, Some(NODE_UID));
+    let worker_data = run.node("model/worker-data");
+    assert_mode(&worker_data, 0o700);
+    assert_owner(&worker_data, NODE_UID, None);
+
+    // The env_file the model compose's worker references: empty (no config in the environment).
+    let env_file = worker_data.join("env_file");
+    assert_eq!(read(&env_file), "", "worker-data/env_file must be empty");
+    assert_mode(&env_file, 0o600);
+
+    // The model's .env: the non-secret lines, then the secret ones.
+    let env_path = run.node("model/.env");
+    let env = read(&env_path);
+    let lines: Vec<&str> = env.lines().collect();
+    for line in read(&data("model.env")).lines() {
+        assert!(lines.contains(&line), "{line} is missing from .env:\n{env}");
+    }
+    let cg_line = format!("CG_API_KEY=\"{cg_api_key}\"");
+    assert!(
+        lines.contains(&cg_line.as_str()),
+        "{cg_line} is missing from .env:\n{env}"
+    );
+    let odd_line = r#"ODD_VALUE="a\"b\$HOME\\c\nd""#;
+    assert!(
+        lines.contains(&odd_line),
+        "{odd_line} is missing from .env:\n{env}"
+    );
+    assert_mode(&env_path, 0o600);
+    assert_owner(&env_path, 0, None);
+
+    // The compose override.
+    let override_path = run.node("compose.override.yaml");
+    let yaml = read(&override_path);
+    let config_mount = format!("{}:/config/config.json:ro", config_path.display());
+    let keyring_mount = format!("{}:/keyring", run.node("keyring").display());
+    for needle in [
+        format!("image: \"{IMAGE}\""),
+        config_mount,
+        keyring_mount,
+        "ALLORA_OFFCHAIN_NODE_CONFIG_FILE_PATH: /config/config.json".to_string(),
+        "HOME: /keyring".to_string(),
+        format!("user: \"{NODE_UID}:{NODE_UID}\""),
+        "restart: unless-stopped".to_string(),
+        format!("aliases: [\"{ALIAS}\"]"),
+    ] {
+        assert!(
+            yaml.contains(&needle),
+            "the override lacks `{needle}`:\n{yaml}"
+        );
+    }
+    assert!(
+        !yaml.contains("ALLORA_OFFCHAIN_NODE_CONFIG_JSON"),
+        "the override must leave ALLORA_OFFCHAIN_NODE_CONFIG_JSON unset:\n{yaml}"
+    );
+    assert_mode(&override_path, 0o644);
+
+    // The secrets are only in config.json and .env; the other node's nowhere.
+    let allowed = [config_path.clone(), env_path.clone()];
+    for file in files(run.dir.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        if file == run.dir.path().join("secret.json") {
+            continue; // the fake Secrets Manager
+        }
+        assert!(
+            !text.contains(&other_mnemonic),
+            "another node's mnemonic is in {}",
+            file.display()
+        );
+        if !allowed.contains(&file) {
+            for secret in [&mnemonic, &cg_api_key] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a secret is in {}",
+                    file.display()
+                );
+            }
+        }
+    }
+    for secret in [&mnemonic, &cg_api_key, &other_mnemonic] {
+        assert!(
+            !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
+            "a secret is in the script's output\n{}",
+            run.output()
+        );
+    }
+}
+
+/// Runs write_node_config with a secret that lacks what this node needs: it fails, names the
+/// stack, signals the failure, and leaves no secret behind.
+#[track_caller]
+fn rejects(secret: serde_json::Value, reason: &str) {
+    let run = run_write_node_config(&secret.to_string());
+    assert_eq!(run.code, Some(1), "expected a failure\n{}", run.output());
+    let expected = format!("FAILED: secret allora-edge-common/node-secrets: {reason}");
+    assert!(
+        run.stdout.contains(&expected),
+        "expected `{expected}`\n{}",
+        run.output()
+    );
+    assert!(run.stdout.contains(STACK), "the reason names the stack");
+    if !Path::new("/opt/aws/bin/cfn-signal").exists() {
+        // Without cfn-signal, signal() falls back to the AWS CLI.
+        assert!(
+            run.aws_calls().contains(&format!(
+                "cloudformation signal-resource --stack-name {STACK} --logical-resource-id Instance"
+            )) && run.aws_calls().contains("--status FAILURE"),
+            "no failure signal: {}",
+            run.aws_calls()
+        );
+    }
+    assert!(!run.node("config.json").exists(), "config.json was written");
+    assert!(
+        !run.node(".secret").exists(),
+        "the secret's temporary file is left"
+    );
+    assert!(
+        !run.stdout.contains("canary") && !run.stderr.contains("canary"),
+        "a secret is in the output\n{}",
+        run.output()
+    );
+}
+
+#[test]
+fn a_secret_without_this_nodes_entry_fails_naming_the_stack() {
+    rejects(
+        serde_json::json!({"allora-single-node-other": {"mnemonic": canary("other")}}),
+        &format!("not JSON or no entry for node stack {STACK}"),
+    );
+}
+
+#[test]
+fn an_entry_without_a_mnemonic_fails_naming_the_stack() {
+    rejects(
+        serde_json::json!({STACK: {"modelEnv": {"CG_API_KEY": canary("cgkey")}}}),
+        &format!("no mnemonic for node stack {STACK}"),
+    );
+}
