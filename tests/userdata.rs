@@ -467,16 +467,27 @@ fn rejects(secret: serde_json::Value, reason: &str) {
         run.output()
     );
     assert!(run.stdout.contains(STACK), "the reason names the stack");
-    if !Path::new("/opt/aws/bin/cfn-signal").exists() {
-        // Without cfn-signal, signal() falls back to the AWS CLI.
-        assert!(
-            run.aws_calls().contains(&format!(
-                "cloudformation signal-resource --stack-name {STACK} --logical-resource-id Instance"
-            )) && run.aws_calls().contains("--status FAILURE"),
-            "no failure signal: {}",
-            run.aws_calls()
-        );
-    }
+    // SignalResource has no reason field: the reason travels as the UniqueId (sanitized, at
+    // most 64 characters), which CloudFormation shows in the failure event.
+    let unique_id: String = format!("secret allora-edge-common/node-secrets: {reason}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._:/=-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    assert!(
+        run.aws_calls().contains(&format!(
+            "cloudformation signal-resource --stack-name {STACK} --logical-resource-id Instance \
+             --unique-id {unique_id} --status FAILURE"
+        )),
+        "no failure signal carrying the reason `{unique_id}`: {}",
+        run.aws_calls()
+    );
     assert!(!run.node("config.json").exists(), "config.json was written");
     assert!(
         !run.node(".secret").exists(),

@@ -29,20 +29,19 @@ log() {
   echo "[nodectl-user-data $(date -u +%Y-%m-%dT%H:%M:%SZ)] $*"
 }
 
-# Signals the CreationPolicy: $1 0 (success) or 1, $2 reason (AWS CLI if cfn-signal is missing).
+# Signal the Instance resource's CreationPolicy. $1: 0 (success) or 1 (failure), $2: reason.
+# SignalResource has no reason field: a failure's reason travels as the signal's UniqueId, which
+# CloudFormation shows in the failure event and nodectl prints as the root cause (at most 64
+# characters of A-Za-z0-9._:/=-). The AWS CLI ships with the AL2023 AMI.
 signal() {
-  local code=$1 reason=$2 status=SUCCESS instance_id
-  if [ -x /opt/aws/bin/cfn-signal ]; then
-    /opt/aws/bin/cfn-signal --exit-code "$code" --reason "$reason" \
-      --stack "$STACK_NAME" --resource Instance --region "$REGION"
-  else
-    if [ "$code" != 0 ]; then
-      status=FAILURE
-    fi
-    instance_id=$(cloud-init query instance_id 2>/dev/null || hostname)
-    aws cloudformation signal-resource --stack-name "$STACK_NAME" --logical-resource-id Instance \
-      --unique-id "$instance_id" --status "$status" --region "$REGION"
+  local code=$1 reason=$2 status=SUCCESS id
+  id=$(cloud-init query instance_id 2>/dev/null || hostname)
+  if [ "$code" != 0 ]; then
+    status=FAILURE
+    id=$(printf '%s' "$reason" | tr -c 'A-Za-z0-9._:/=-' '-' | cut -c 1-64)
   fi
+  aws cloudformation signal-resource --stack-name "$STACK_NAME" --logical-resource-id Instance \
+    --unique-id "$id" --status "$status" --region "$REGION"
 }
 
 fail() {
@@ -146,7 +145,7 @@ retry() {
 log "starting (stack $STACK_NAME, data volume type $DATA_VOLUME_TYPE)"
 
 # 1. Packages (Amazon Linux 2023 repositories only).
-retry dnf install -y docker amazon-cloudwatch-agent aws-cfn-bootstrap jq git
+retry dnf install -y docker amazon-cloudwatch-agent jq git
 
 # 2. /data, prepared before docker starts.
 mkdir -p /data
