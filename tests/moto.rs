@@ -428,3 +428,35 @@ fn several_nodes_share_one_common_stack() {
         out.stdout
     );
 }
+
+#[test]
+fn at_a_terminal_a_bare_enter_declines_and_leaves_nothing() {
+    let emulator = Emulator::moto();
+    let workspace = Workspace::upstream(emulator.account).with_emulator(&emulator);
+    let out = workspace.run_at_terminal(&["deploy", "common"], "\n");
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let screen = out.stdout.replace('\r', "");
+    assert!(
+        screen.contains(
+            "Execute these changes on stack `allora-edge-common` in account 123456789012, region us-east-1? [y/N] "
+        ),
+        "no prompt on the terminal:\n{screen}"
+    );
+    assert!(
+        screen.contains(
+            "error: aborted: stack `allora-edge-common` was not changed; the change set was deleted\n"
+        ),
+        "{screen}"
+    );
+    // The empty REVIEW_IN_PROGRESS stack of the CREATE change set is gone too.
+    let rt = runtime();
+    let cfn = aws_sdk_cloudformation::Client::new(&rt.block_on(emulator.sdk()));
+    let err = rt
+        .block_on(
+            cfn.describe_stacks()
+                .stack_name("allora-edge-common")
+                .send(),
+        )
+        .expect_err("the stack must be gone");
+    assert!(format!("{err:?}").contains("does not exist"), "{err:?}");
+}

@@ -206,6 +206,45 @@ impl Workspace {
         }
     }
 
+    /// Runs nodectl with `args` on a pseudo-terminal (util-linux `script`), typing `input`:
+    /// what a person at a terminal sees (stdout and stderr interleaved) and the exit code.
+    pub fn run_at_terminal(&self, args: &[&str], input: &str) -> Output {
+        let command_line = std::iter::once(env!("CARGO_BIN_EXE_nodectl"))
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut command = Command::new("script");
+        command
+            .args([
+                "--quiet",
+                "--return",
+                "--command",
+                &command_line,
+                "/dev/null",
+            ])
+            .current_dir(self.dir.path())
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start script");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("type the input");
+        let output = child.wait_with_output().expect("run script");
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Starts nodectl with `args` without waiting for it.
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.command(args, &[]).spawn().expect("start nodectl")
