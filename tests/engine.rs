@@ -1397,38 +1397,62 @@ async fn a_stack_busy_with_another_operation_is_waited_for_then_deployed() {
 // 9. Declined confirmation, no terminal
 // ---------------------------------------------------------------------------------------------
 
+/// An UPDATE change set modifying the Instance (with `replacement`), that is then not executed:
+/// the rules for DescribeStacks (the stack as it is), CreateChangeSet, DescribeChangeSet,
+/// DeleteChangeSet (by id), DeleteStack and ExecuteChangeSet.
+struct PendingUpdate {
+    existing: Rule,
+    create: Rule,
+    describe_change_set: Rule,
+    delete_change_set: Rule,
+    delete_stack: Rule,
+    execute: Rule,
+}
+
+impl PendingUpdate {
+    fn new(replacement: Replacement) -> Self {
+        PendingUpdate {
+            existing: by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE"))),
+            create: mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID)),
+            describe_change_set: mock!(Client::describe_change_set).then_output(move || {
+                change_set(
+                    "CREATE_COMPLETE",
+                    None,
+                    vec![resource_change(
+                        ChangeAction::Modify,
+                        "Instance",
+                        Some(replacement.clone()),
+                    )],
+                )
+            }),
+            delete_change_set: mock!(Client::delete_change_set)
+                .match_requests(|r| r.change_set_name() == Some(CHANGE_SET_ID))
+                .then_output(|| DeleteChangeSetOutput::builder().build()),
+            delete_stack: mock!(Client::delete_stack)
+                .then_output(|| DeleteStackOutput::builder().build()),
+            execute: mock!(Client::execute_change_set)
+                .then_output(|| ExecuteChangeSetOutput::builder().build()),
+        }
+    }
+
+    fn client(&self) -> Client {
+        client(&[
+            &self.existing,
+            &self.create,
+            &self.describe_change_set,
+            &self.delete_change_set,
+            &self.delete_stack,
+            &self.execute,
+        ])
+    }
+}
+
 /// A bare Enter at the prompt is no: the UPDATE change set is deleted (DeleteChangeSet), never
 /// executed, and the stack is left alone.
 #[tokio::test(start_paused = true)]
 async fn declining_an_update_deletes_the_change_set() {
-    let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
-    let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
-    let describe_change_set = mock!(Client::describe_change_set).then_output(|| {
-        change_set(
-            "CREATE_COMPLETE",
-            None,
-            vec![resource_change(
-                ChangeAction::Modify,
-                "Instance",
-                Some(Replacement::True),
-            )],
-        )
-    });
-    let delete_change_set = mock!(Client::delete_change_set)
-        .match_requests(|r| r.change_set_name() == Some(CHANGE_SET_ID))
-        .then_output(|| DeleteChangeSetOutput::builder().build());
-    let delete_stack =
-        mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let execute =
-        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-    let cfn = client(&[
-        &existing,
-        &create,
-        &describe_change_set,
-        &delete_change_set,
-        &delete_stack,
-        &execute,
-    ]);
+    let update = PendingUpdate::new(Replacement::True);
+    let cfn = update.client();
     let (printer, captured) = printer(Some("\n"));
 
     let err =
@@ -1443,10 +1467,10 @@ async fn declining_an_update_deletes_the_change_set() {
             None
         )
     );
-    assert_eq!(execute.num_calls(), 0);
-    assert_eq!(delete_change_set.num_calls(), 1);
+    assert_eq!(update.execute.num_calls(), 0);
+    assert_eq!(update.delete_change_set.num_calls(), 1);
     assert_eq!(
-        delete_stack.num_calls(),
+        update.delete_stack.num_calls(),
         0,
         "an existing stack is never deleted"
     );
@@ -1510,31 +1534,8 @@ async fn declining_a_create_deletes_the_review_in_progress_stack() {
 /// and the change set is cleaned up.
 #[tokio::test(start_paused = true)]
 async fn without_a_terminal_and_without_yes_nothing_is_executed_and_yes_is_hinted() {
-    let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
-    let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
-    let describe_change_set = mock!(Client::describe_change_set).then_output(|| {
-        change_set(
-            "CREATE_COMPLETE",
-            None,
-            vec![resource_change(
-                ChangeAction::Modify,
-                "Instance",
-                Some(Replacement::False),
-            )],
-        )
-    });
-    let delete_change_set = mock!(Client::delete_change_set)
-        .match_requests(|r| r.change_set_name() == Some(CHANGE_SET_ID))
-        .then_output(|| DeleteChangeSetOutput::builder().build());
-    let execute =
-        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-    let cfn = client(&[
-        &existing,
-        &create,
-        &describe_change_set,
-        &delete_change_set,
-        &execute,
-    ]);
+    let update = PendingUpdate::new(Replacement::False);
+    let cfn = update.client();
     let (printer, captured) = printer(None);
 
     let err =
@@ -1554,8 +1555,8 @@ async fn without_a_terminal_and_without_yes_nothing_is_executed_and_yes_is_hinte
         hint.as_deref(),
         Some("pass --yes to go ahead without a prompt (for CI and scripts)")
     );
-    assert_eq!(execute.num_calls(), 0);
-    assert_eq!(delete_change_set.num_calls(), 1);
+    assert_eq!(update.execute.num_calls(), 0);
+    assert_eq!(update.delete_change_set.num_calls(), 1);
     assert!(!captured.stderr().contains("[y/N]"));
 }
 

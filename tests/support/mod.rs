@@ -98,6 +98,16 @@ impl Output {
     }
 }
 
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Self {
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 /// A temporary working directory with a `.env` file, and the environment to run nodectl in.
 pub struct Workspace {
     /// The directory (deleted on drop).
@@ -198,12 +208,7 @@ impl Workspace {
             .expect("stdin")
             .write_all(input.as_bytes())
             .expect("write stdin");
-        let output = child.wait_with_output().expect("run nodectl");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        child.wait_with_output().expect("run nodectl").into()
     }
 
     /// Runs nodectl with `args` on a pseudo-terminal (util-linux `script`), typing `input`:
@@ -237,12 +242,7 @@ impl Workspace {
             .expect("stdin")
             .write_all(input.as_bytes())
             .expect("type the input");
-        let output = child.wait_with_output().expect("run script");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        child.wait_with_output().expect("run script").into()
     }
 
     /// Starts nodectl with `args` without waiting for it.
@@ -252,12 +252,10 @@ impl Workspace {
 
     /// Runs nodectl with `args` and extra environment variables for this run only.
     pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
-        let output = self.command(args, extra).output().expect("run nodectl");
-        Output {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        self.command(args, extra)
+            .output()
+            .expect("run nodectl")
+            .into()
     }
 }
 
