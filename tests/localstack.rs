@@ -25,6 +25,18 @@ fn deploy_redeploy_update_and_destroy() {
     let runtime = crate::support::runtime();
     let cfn = Client::new(&runtime.block_on(emulator.sdk()));
 
+    let pending_change_sets = || {
+        runtime
+            .block_on(
+                cfn.list_change_sets()
+                    .stack_name("allora-single-node")
+                    .send(),
+            )
+            .unwrap()
+            .summaries()
+            .len()
+    };
+
     // deploy common: a change set, live events, the outputs on stdout and in the file.
     let out = workspace.run(&["deploy", "common", "--yes", "--outputs-file", "out.json"]);
     out.success();
@@ -106,14 +118,7 @@ fn deploy_redeploy_update_and_destroy() {
         ["allora-edge-common", "allora-single-node"]
     );
     // The empty change sets were deleted, not left behind.
-    let change_sets = runtime
-        .block_on(
-            cfn.list_change_sets()
-                .stack_name("allora-single-node")
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(change_sets.summaries().len(), 0);
+    assert_eq!(pending_change_sets(), 0);
 
     // An instance type change is an in-place modification of the instance. LocalStack cannot
     // execute it (its instance provider fails every update, localstack.md section 2c), so the
@@ -152,14 +157,7 @@ fn deploy_redeploy_update_and_destroy() {
         "error: cannot ask \"Execute these changes on stack `allora-single-node` in account 000000000000, region us-east-1?\": stdin is not a terminal\n\
          hint: pass --yes to go ahead without a prompt (for CI and scripts)\n"
     ));
-    let change_sets = runtime
-        .block_on(
-            cfn.list_change_sets()
-                .stack_name("allora-single-node")
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(change_sets.summaries().len(), 0);
+    assert_eq!(pending_change_sets(), 0);
 
     // status and outputs read the stacks back.
     let out = workspace.run(&["status", "--output", "json"]);

@@ -177,8 +177,10 @@ impl Workspace {
         self.run_with(args, &[])
     }
 
-    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_nodectl"));
+    /// `program` with `args` in the workspace, with its environment only (plus `extra`),
+    /// stdin closed, stdout and stderr captured.
+    fn process(&self, program: &str, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(program);
         command
             .args(args)
             .current_dir(self.dir.path())
@@ -186,29 +188,39 @@ impl Workspace {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        for (key, value) in extra {
+        for (key, value) in self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(extra.iter().copied())
+        {
             command.env(key, value);
         }
         command
     }
 
-    /// Runs nodectl with `args`, `input` on stdin and extra environment variables.
-    pub fn run_with_input(&self, args: &[&str], input: &str, extra: &[(&str, &str)]) -> Output {
-        let mut child = self
-            .command(args, extra)
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        self.process(env!("CARGO_BIN_EXE_nodectl"), args, extra)
+    }
+
+    /// Starts `command`, types `input` on its stdin, and waits for it.
+    fn typing(mut command: Command, input: &str) -> Output {
+        let mut child = command
             .stdin(Stdio::piped())
             .spawn()
-            .expect("start nodectl");
+            .expect("start the command");
         child
             .stdin
             .take()
             .expect("stdin")
             .write_all(input.as_bytes())
             .expect("write stdin");
-        child.wait_with_output().expect("run nodectl").into()
+        child.wait_with_output().expect("run the command").into()
+    }
+
+    /// Runs nodectl with `args`, `input` on stdin and extra environment variables.
+    pub fn run_with_input(&self, args: &[&str], input: &str, extra: &[(&str, &str)]) -> Output {
+        Self::typing(self.command(args, extra), input)
     }
 
     /// Runs nodectl with `args` on a pseudo-terminal (util-linux `script`), typing `input`:
@@ -218,31 +230,18 @@ impl Workspace {
             .chain(args.iter().copied())
             .collect::<Vec<_>>()
             .join(" ");
-        let mut command = Command::new("script");
-        command
-            .args([
+        let script = self.process(
+            "script",
+            &[
                 "--quiet",
                 "--return",
                 "--command",
                 &command_line,
                 "/dev/null",
-            ])
-            .current_dir(self.dir.path())
-            .env_clear()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (key, value) in &self.env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("start script");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("type the input");
-        child.wait_with_output().expect("run script").into()
+            ],
+            &[],
+        );
+        Self::typing(script, input)
     }
 
     /// Starts nodectl with `args` without waiting for it.
