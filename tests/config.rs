@@ -16,7 +16,7 @@ fn sample_with(edits: &[(&str, &str)]) -> String {
 
 /// Runs `deploy all --yes` on `env_text` (plus `process_env`) and checks the exact stderr.
 #[track_caller]
-fn rejects(env_text: &str, process_env: &[(&str, &str)], expected_stderr: &str) {
+pub fn rejects(env_text: &str, process_env: &[(&str, &str)], expected_stderr: &str) {
     let tripwire = Tripwire::new();
     let mut workspace = Workspace::new(env_text);
     workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
@@ -248,18 +248,10 @@ fn a_file_for_no_known_blueprint() {
     rejects(
         "AWS_ACCOUNT_ID=\"123456789012\"\nAWS_REGION=\"us-east-1\"\n",
         &[],
-        "error: cannot tell which blueprint .env is for: it has no ALLORA_* or MODEL_* keys\n\
-         hint: add NODECTL_BLUEPRINT=allora, or start from sample-configs/allora.env\n",
-    );
-}
-
-#[test]
-fn a_theta_file_is_recognised_but_not_yet_supported() {
-    rejects(
-        &crate::support::upstream("theta-v1.env-sample-full"),
-        &[],
-        "error: .env is a Theta Edge Node configuration; the theta blueprint is not available yet\n\
-         hint: this version of nodectl deploys the allora blueprint only\n",
+        "error: cannot tell which blueprint .env is for: it has no ALLORA_*, MODEL_* or \
+         EDGE_NODE_* keys\n\
+         hint: add NODECTL_BLUEPRINT=allora or NODECTL_BLUEPRINT=theta, or start from a file in \
+         sample-configs/\n",
     );
 }
 
@@ -323,7 +315,7 @@ fn an_unknown_blueprint() {
         &(sample_with(&[]) + "NODECTL_BLUEPRINT=\"solana\"\n"),
         &[],
         "error: .env:72: NODECTL_BLUEPRINT: unknown blueprint `solana`\n\
-         hint: set NODECTL_BLUEPRINT=allora\n",
+         hint: set NODECTL_BLUEPRINT to allora or theta\n",
     );
 }
 
@@ -370,6 +362,12 @@ fn a_template_over_the_inline_limit_is_refused_before_any_request() {
         "dashboard.json",
     ] {
         std::fs::copy(repo.join(file), templates.join(file)).unwrap();
+    }
+    let shared = workspace.path("templates/shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    for file in ["prelude.sh", "data-volume.sh"] {
+        let from = crate::support::repo().join("templates/shared").join(file);
+        std::fs::copy(from, shared.join(file)).unwrap();
     }
     // The dashboard body is part of the template but not of the user data: pad it (trailing
     // whitespace keeps it valid JSON).

@@ -76,6 +76,7 @@ fn plan() -> StackPlan {
         template: TEMPLATE.into(),
         parameters: vec![("InstanceType".into(), "t3.medium".into())],
         tags: vec![("nodectl:blueprint".into(), "allora".into())],
+        lookups: Vec::new(),
     }
 }
 

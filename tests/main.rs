@@ -20,4 +20,5 @@ mod localstack;
 mod moto;
 mod render;
 mod secrets;
+mod theta;
 mod userdata;

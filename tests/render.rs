@@ -11,7 +11,7 @@ fn sample(account: &str) -> String {
 
 /// Runs cfn-lint (from `.venv/moto`) on `paths`; panics with its report unless it is clean
 /// (exit 0: no error, no warning).
-fn cfn_lint(paths: &[std::path::PathBuf]) {
+pub fn cfn_lint(paths: &[std::path::PathBuf]) {
     let output = Command::new(venv_program("moto", "cfn-lint"))
         .args(paths)
         .output()
@@ -171,14 +171,26 @@ fn secrets_never_reach_a_template() {
 
 #[test]
 fn the_sample_config_documents_every_key() {
-    let sample =
-        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
+    documents_every_key(
+        "sample-configs/allora.env",
+        nodectl::blueprint::allora::KEYS,
+    );
+}
+
+/// Checks that the sample file `path` has a `KEY=` line (or a commented-out `# KEY=` line, for
+/// keys that must not be set in the file) with a comment right above it for every key of
+/// `keys`, and that the sample renders without a warning.
+pub fn documents_every_key(path: &str, keys: &[nodectl::blueprint::KeySpec]) {
+    let sample = std::fs::read_to_string(crate::support::repo().join(path)).unwrap();
     let lines: Vec<&str> = sample.lines().collect();
-    for spec in nodectl::blueprint::allora::KEYS {
+    for spec in keys {
         let line = lines
             .iter()
-            .position(|l| l.starts_with(&format!("{}=", spec.name)))
-            .unwrap_or_else(|| panic!("sample-configs/allora.env lacks {}", spec.name));
+            .position(|l| {
+                l.starts_with(&format!("{}=", spec.name))
+                    || l.starts_with(&format!("# {}=", spec.name))
+            })
+            .unwrap_or_else(|| panic!("{path} lacks {}", spec.name));
         assert!(
             line > 0 && lines[line - 1].starts_with("# "),
             "{} has no comment right above it",

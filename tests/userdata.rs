@@ -1,19 +1,26 @@
-//! The instance user data, `templates/allora/user-data.sh`: rendered the way CloudFormation's
-//! `Fn::Sub` renders it (every `${Name}` replaced by a realistic value), it is shellcheck clean and
-//! fits EC2's 16 KiB limit; and its `write_node_config` part (between the `# --- begin
-//! write_node_config` and `# --- end write_node_config` marker lines) writes the node's files,
-//! run with bash under a temporary root (`NODECTL_ROOT`) against a fake AWS CLI
-//! (`tests/data/userdata/aws`). No docker and no AWS here: the rest of the script (packages,
-//! `/data`, compose, systemd) only runs on an instance.
+//! The instance user data, `templates/<blueprint>/user-data.sh` with the `# nodectl:include`
+//! lines expanded from `templates/shared/`: rendered the way CloudFormation's `Fn::Sub` renders
+//! it (every `${Name}` replaced by a realistic value), it is shellcheck clean, fits EC2's 16 KiB
+//! limit and uses only names its `single-node.json` provides. Parts between marker lines run with
+//! bash against a fake AWS CLI (`tests/data/userdata/aws`): Allora's `write_node_config` (the
+//! node's files, under a temporary root `NODECTL_ROOT`) and Theta's `write_password_env` (the
+//! launcher's env file). No docker and no AWS here: the rest of the scripts (packages, `/data`,
+//! NVIDIA driver, containers, systemd) only runs on an instance.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::repo;
 
-/// The node stack whose entry the tests put in the secret.
+/// The node stack whose entry the Allora tests put in the secret.
 const STACK: &str = "allora-single-node-eth";
+/// The Theta node stack.
+const THETA_STACK: &str = "theta-edge-single-node-mainnet";
+/// The secret the Theta node reads its password from.
+const THETA_SECRET: &str = "theta-edge-common/node-secrets";
 const REGION: &str = "ap-southeast-2";
 const IMAGE: &str = "alloranetwork/allora-offchain-node:v0.6.0";
 /// Not the service name, so that the override's alias is really checked.
@@ -22,8 +29,19 @@ const ALIAS: &str = "source";
 const USER_DATA_LIMIT: usize = 16 * 1024;
 const BEGIN: &str = "# --- begin write_node_config";
 const END: &str = "# --- end write_node_config";
+const THETA_BEGIN: &str = "# --- begin write_password_env";
+const THETA_END: &str = "# --- end write_password_env";
 /// The uid:gid the worker container runs as, owner of its files.
 const NODE_UID: u32 = 10001;
+/// Pseudo parameters `Fn::Sub` resolves in any template.
+const PSEUDO_PARAMETERS: &[&str] = &[
+    "AWS::AccountId",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+];
 
 fn data(name: &str) -> PathBuf {
     repo().join("tests/data/userdata").join(name)
@@ -58,68 +76,178 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// The value of every name the user data may use in a dollar-brace (the Fn::Sub contract with
-/// single-node.json), realistic in size.
-fn values() -> Vec<(&'static str, String)> {
-    let config = serde_json::to_string(&node_config()).unwrap();
-    vec![
-        ("AWS::StackName", STACK.to_string()),
-        ("AWS::Region", REGION.to_string()),
-        ("DataVolumeId", "vol-0123456789abcdef0".to_string()),
-        ("DataVolumeType", "gp3".to_string()),
-        ("CommonStackName", "allora-edge-common".to_string()),
-        ("OffchainNodeImage", IMAGE.to_string()),
-        ("OffchainNodeConfig", base64(config.as_bytes())),
-        (
-            "ModelRepo",
-            "https://github.com/allora-network/basic-coin-prediction-node.git".to_string(),
-        ),
-        (
-            "ModelRepoRef",
-            "e04614201a8e3c1c7e7f2b2d6b8f0c5a9d3e1f27".to_string(),
-        ),
-        ("ModelEnv", base64(read(&data("model.env")).as_bytes())),
-        (
-            "InferenceHealthUrl",
-            "http://127.0.0.1:8000/inference/ETH".to_string(),
-        ),
-        ("InferenceHostAlias", ALIAS.to_string()),
-    ]
+/// A blueprint's user data with the value of every name it may use in a dollar-brace (the
+/// Fn::Sub contract with its single-node.json), realistic in size.
+struct UserData {
+    /// The directory under `templates/`.
+    blueprint: &'static str,
+    values: Vec<(&'static str, String)>,
 }
 
-/// The user data as the instance receives it: `Fn::Sub` applied to the script.
-fn rendered() -> String {
-    let script = read(&repo().join("templates/allora/user-data.sh"));
-    let values = values();
-    let mut out = String::new();
-    let mut rest = script.as_str();
+fn allora() -> UserData {
+    let config = serde_json::to_string(&node_config()).unwrap();
+    UserData {
+        blueprint: "allora",
+        values: vec![
+            ("AWS::StackName", STACK.to_string()),
+            ("AWS::Region", REGION.to_string()),
+            ("DataVolumeId", "vol-0123456789abcdef0".to_string()),
+            ("DataVolumeType", "gp3".to_string()),
+            ("CommonStackName", "allora-edge-common".to_string()),
+            ("OffchainNodeImage", IMAGE.to_string()),
+            ("OffchainNodeConfig", base64(config.as_bytes())),
+            (
+                "ModelRepo",
+                "https://github.com/allora-network/basic-coin-prediction-node.git".to_string(),
+            ),
+            (
+                "ModelRepoRef",
+                "e04614201a8e3c1c7e7f2b2d6b8f0c5a9d3e1f27".to_string(),
+            ),
+            ("ModelEnv", base64(read(&data("model.env")).as_bytes())),
+            (
+                "InferenceHealthUrl",
+                "http://127.0.0.1:8000/inference/ETH".to_string(),
+            ),
+            ("InferenceHostAlias", ALIAS.to_string()),
+        ],
+    }
+}
+
+/// Theta with `EdgeNodeGpu` `enabled` or `disabled`.
+fn theta(gpu: &str) -> UserData {
+    UserData {
+        blueprint: "theta",
+        values: vec![
+            ("AWS::StackName", THETA_STACK.to_string()),
+            ("AWS::Region", REGION.to_string()),
+            ("DataVolumeType", "gp3".to_string()),
+            ("DataVolumeId", "vol-0123456789abcdef0".to_string()),
+            ("DataDeviceName", "nvme2n1".to_string()),
+            ("CommonStackName", "theta-edge-common".to_string()),
+            ("EdgeNetwork", "mainnet".to_string()),
+            (
+                "EdgeLauncherImage",
+                "thetalabsorg/edgelauncher_mainnet:v1.1.0".to_string(),
+            ),
+            ("EdgeNodeGpu", gpu.to_string()),
+        ],
+    }
+}
+
+/// Every `${Name}` in `text`, in order; panics on the Fn::Sub escape.
+fn dollar_brace_names(text: &str, what: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
     while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let end = after.find('}').expect("an unterminated dollar-brace");
         let name = &after[..end];
         assert!(
             !name.starts_with('!'),
-            "user-data.sh uses the Fn::Sub escape `${{{name}}}`: LocalStack rejects it (templates/allora/README.md)"
+            "{what} uses the Fn::Sub escape `${{{name}}}`: LocalStack rejects it (templates/allora/README.md)"
         );
-        let value = values
-            .iter()
-            .find(|(known, _)| *known == name)
-            .unwrap_or_else(|| {
-                panic!("user-data.sh uses `${{{name}}}`, which single-node.json does not provide")
-            });
-        out.push_str(&value.1);
+        names.push(name.to_string());
         rest = &after[end + 1..];
     }
-    out.push_str(rest);
-    out
+    names
 }
 
-#[test]
-fn the_rendered_user_data_is_shellcheck_clean() {
+impl UserData {
+    fn path(&self) -> String {
+        format!("templates/{}/user-data.sh", self.blueprint)
+    }
+
+    /// The script as nodectl inserts it: the shared parts included.
+    fn script(&self) -> String {
+        let source = nodectl::template::TemplateSource {
+            path: self.path(),
+            text: Cow::Owned(read(&repo().join(self.path()))),
+        };
+        let expanded = nodectl::template::expand_includes(&source)
+            .unwrap_or_else(|e| panic!("expand the includes of {}: {e}", self.path()));
+        assert!(
+            !expanded
+                .text
+                .contains(nodectl::template::INCLUDE_PREFIX.trim_end()),
+            "{} still has an include line after expansion",
+            self.path()
+        );
+        expanded.text.into_owned()
+    }
+
+    /// The user data as the instance receives it: `Fn::Sub` applied to the script.
+    fn rendered(&self) -> String {
+        let script = self.script();
+        let mut out = String::new();
+        let mut rest = script.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').expect("an unterminated dollar-brace");
+            let name = &after[..end];
+            assert!(
+                !name.starts_with('!'),
+                "{} uses the Fn::Sub escape `${{{name}}}`: LocalStack rejects it (templates/allora/README.md)",
+                self.path()
+            );
+            let value = self
+                .values
+                .iter()
+                .find(|(known, _)| *known == name)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} uses `${{{name}}}`, which the test has no value for",
+                        self.path()
+                    )
+                });
+            out.push_str(&value.1);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The part of the rendered script from the `begin` marker line to the `end` one.
+    fn part(&self, begin: &str, end: &str) -> String {
+        let script = self.rendered();
+        let from = script
+            .find(begin)
+            .unwrap_or_else(|| panic!("{} has no `{begin}` line", self.path()));
+        let to = script
+            .find(end)
+            .unwrap_or_else(|| panic!("{} has no `{end}` line", self.path()));
+        assert!(from < to, "the markers are in the wrong order");
+        script[from..to].to_string()
+    }
+
+    /// The names `single-node.json` provides to the user data's `Fn::Sub`: its parameters, the
+    /// variables of the `Fn::Sub` map and the pseudo parameters.
+    fn provided_names(&self) -> BTreeSet<String> {
+        let path = repo().join(format!("templates/{}/single-node.json", self.blueprint));
+        let template: serde_json::Value =
+            serde_json::from_str(&read(&path)).expect("single-node.json is JSON");
+        let mut names: BTreeSet<String> = template["Parameters"]
+            .as_object()
+            .expect("single-node.json has Parameters")
+            .keys()
+            .cloned()
+            .collect();
+        let variables = template
+            .pointer("/Resources/Instance/Properties/UserData/Fn::Base64/Fn::Sub/1")
+            .and_then(serde_json::Value::as_object)
+            .expect("single-node.json's user data is an Fn::Sub with a variable map");
+        names.extend(variables.keys().cloned());
+        names.extend(PSEUDO_PARAMETERS.iter().map(|name| name.to_string()));
+        names
+    }
+}
+
+#[track_caller]
+fn assert_shellcheck_clean(user_data: &UserData, what: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("user-data.sh");
-    std::fs::write(&path, rendered()).unwrap();
+    std::fs::write(&path, user_data.rendered()).unwrap();
     let output = match Command::new("shellcheck")
         .args(["--shell=bash", "--severity=style"])
         .arg(&path)
@@ -133,16 +261,37 @@ fn the_rendered_user_data_is_shellcheck_clean() {
     };
     assert!(
         output.status.success() && output.stdout.is_empty(),
-        "shellcheck reported problems in the rendered user data:\n{}{}",
+        "shellcheck reported problems in the rendered {what} user data:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
 }
 
+#[track_caller]
+fn assert_fits(user_data: &UserData, what: &str) {
+    let size = user_data.rendered().len();
+    eprintln!(
+        "rendered {what} user data: {size} bytes ({} left of {USER_DATA_LIMIT})",
+        USER_DATA_LIMIT.saturating_sub(size)
+    );
+    assert!(
+        size < USER_DATA_LIMIT,
+        "the rendered {what} user data is {size} bytes, EC2 accepts at most {USER_DATA_LIMIT}: shorten {}",
+        user_data.path()
+    );
+}
+
+#[test]
+fn the_rendered_user_data_is_shellcheck_clean() {
+    assert_shellcheck_clean(&allora(), "Allora");
+}
+
 #[test]
 fn the_rendered_user_data_fits_the_16_kib_limit() {
-    let config = values()
-        .into_iter()
+    let allora = allora();
+    let config = &allora
+        .values
+        .iter()
         .find(|(name, _)| *name == "OffchainNodeConfig")
         .unwrap()
         .1;
@@ -151,28 +300,78 @@ fn the_rendered_user_data_fits_the_16_kib_limit() {
         "the test config should be realistic (~1.5 KB of base64), it is {} bytes",
         config.len()
     );
-    let size = rendered().len();
-    eprintln!(
-        "rendered user data: {size} bytes ({} left of {USER_DATA_LIMIT})",
-        USER_DATA_LIMIT.saturating_sub(size)
-    );
-    assert!(
-        size < USER_DATA_LIMIT,
-        "the rendered user data is {size} bytes, EC2 accepts at most {USER_DATA_LIMIT}: shorten user-data.sh"
-    );
+    assert_fits(&allora, "Allora");
 }
 
-/// The part of the rendered script between the markers: settings, helpers, write_node_config.
-fn write_node_config_part() -> String {
-    let script = rendered();
-    let begin = script
-        .find(BEGIN)
-        .unwrap_or_else(|| panic!("user-data.sh has no `{BEGIN}` line"));
-    let end = script
-        .find(END)
-        .unwrap_or_else(|| panic!("user-data.sh has no `{END}` line"));
-    assert!(begin < end, "the markers are in the wrong order");
-    script[begin..end].to_string()
+#[test]
+fn the_rendered_theta_user_data_is_shellcheck_clean_with_and_without_gpu() {
+    for gpu in ["enabled", "disabled"] {
+        assert_shellcheck_clean(&theta(gpu), &format!("Theta (EdgeNodeGpu {gpu})"));
+    }
+}
+
+#[test]
+fn the_rendered_theta_user_data_fits_the_16_kib_limit() {
+    for gpu in ["enabled", "disabled"] {
+        assert_fits(&theta(gpu), &format!("Theta (EdgeNodeGpu {gpu})"));
+    }
+}
+
+/// Every dollar-brace of the script (shared parts included) is a name its single-node.json
+/// gives the `Fn::Sub`: no `Fn::Sub` failure ("Unresolved resource dependencies") at deploy.
+#[test]
+fn the_user_data_uses_only_names_its_template_provides() {
+    for user_data in [allora(), theta("enabled")] {
+        let provided = user_data.provided_names();
+        let used: BTreeSet<String> = dollar_brace_names(&user_data.script(), &user_data.path())
+            .into_iter()
+            .collect();
+        let unknown: Vec<&String> = used.difference(&provided).collect();
+        assert!(
+            unknown.is_empty(),
+            "{} uses {unknown:?}, which single-node.json does not provide (it provides {provided:?})",
+            user_data.path()
+        );
+    }
+}
+
+/// The setting reaches the script; the GPU part and the unprivileged launcher are there; nothing
+/// of Amazon Linux 2 (yum, amazon-linux-extras) or cron, and no command tracing.
+#[test]
+fn the_theta_user_data_sets_up_the_gpu_and_an_unprivileged_launcher() {
+    for gpu in ["enabled", "disabled"] {
+        let script = theta(gpu).rendered();
+        assert!(
+            script.contains(&format!("EDGE_NODE_GPU='{gpu}'")),
+            "EdgeNodeGpu is not set to {gpu}"
+        );
+    }
+    let script = theta("enabled").rendered();
+    for needle in [
+        "GPUS=\"--gpus all\"",
+        "nvidia-ctk runtime configure --runtime=docker",
+        "nvidia-smi",
+        "--user 1002:1002",
+        "-p 127.0.0.1:17888:17888",
+        "User=bcuser",
+    ] {
+        assert!(
+            script.contains(needle),
+            "the Theta user data lacks `{needle}`"
+        );
+    }
+    for line in script.lines().map(str::trim_start) {
+        let code = line.split(" #").next().unwrap_or_default();
+        if line.starts_with('#') {
+            continue;
+        }
+        for forbidden in ["yum ", "amazon-linux-extras", "set -x", "crontab"] {
+            assert!(
+                !code.contains(forbidden),
+                "the Theta user data runs `{forbidden}`: {line}"
+            );
+        }
+    }
 }
 
 fn is_root() -> bool {
@@ -180,7 +379,7 @@ fn is_root() -> bool {
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
 
-/// One run of `write_node_config`.
+/// One run of a part of the user data.
 struct Run {
     dir: tempfile::TempDir,
     code: Option<i32>,
@@ -209,20 +408,18 @@ impl Run {
     }
 }
 
-/// Runs the extracted `write_node_config` with bash, `secret` as the secret's SecretString, after
-/// a fake clone of the model repo (which ships a non-empty `worker-data/env_file`, as
-/// basic-coin-prediction-node once did).
-fn run_write_node_config(secret: &str) -> Run {
+/// Runs `part` of the user data then `call` with bash in a temporary directory (also the working
+/// directory), `secret` as the fake Secrets Manager's SecretString, `NODECTL_ROOT` =
+/// `<dir>/root`. `prepare` sets the directory up first.
+fn run_part(
+    part: &str,
+    call: &str,
+    secret: &str,
+    args: &[&str],
+    prepare: impl FnOnce(&Path),
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("root/data/allora/model");
-    std::fs::create_dir_all(model.join("worker-data")).unwrap();
-    std::fs::write(model.join("docker-compose.yml"), "services: {}\n").unwrap();
-    std::fs::write(
-        model.join("worker-data/env_file"),
-        "ALLORA_OFFCHAIN_NODE_CONFIG_JSON='{}'\n",
-    )
-    .unwrap();
-
+    prepare(dir.path());
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let mut fakes = vec![("aws", read(&data("aws")))];
@@ -237,11 +434,7 @@ fn run_write_node_config(secret: &str) -> Run {
     }
     std::fs::write(dir.path().join("secret.json"), secret).unwrap();
     let harness = dir.path().join("harness.sh");
-    std::fs::write(
-        &harness,
-        format!("{}\nwrite_node_config\n", write_node_config_part()),
-    )
-    .unwrap();
+    std::fs::write(&harness, format!("{part}\n{call}\n")).unwrap();
 
     let path = format!(
         "{}:{}",
@@ -250,11 +443,13 @@ fn run_write_node_config(secret: &str) -> Run {
     );
     let output = Command::new("bash")
         .arg(&harness)
+        .args(args)
+        .current_dir(dir.path())
         .env("PATH", path)
         .env("NODECTL_ROOT", dir.path().join("root"))
         .env("FAKE_AWS_LOG", dir.path().join("aws.log"))
         .env("FAKE_AWS_SECRET", dir.path().join("secret.json"))
-        // Should a real cfn-signal be installed here, it finds no credentials.
+        // Should a real AWS CLI be reached, it finds no credentials.
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -270,6 +465,28 @@ fn run_write_node_config(secret: &str) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Runs the extracted `write_node_config` with bash, `secret` as the secret's SecretString, after
+/// a fake clone of the model repo (which ships a non-empty `worker-data/env_file`, as
+/// basic-coin-prediction-node once did).
+fn run_write_node_config(secret: &str) -> Run {
+    run_part(
+        &allora().part(BEGIN, END),
+        "write_node_config",
+        secret,
+        &[],
+        |dir| {
+            let model = dir.join("root/data/allora/model");
+            std::fs::create_dir_all(model.join("worker-data")).unwrap();
+            std::fs::write(model.join("docker-compose.yml"), "services: {}\n").unwrap();
+            std::fs::write(
+                model.join("worker-data/env_file"),
+                "ALLORA_OFFCHAIN_NODE_CONFIG_JSON='{}'\n",
+            )
+            .unwrap();
+        },
+    )
 }
 
 /// A marker unique to this run, to find where secrets end up.
@@ -513,5 +730,138 @@ fn an_entry_without_a_mnemonic_fails_naming_the_stack() {
     rejects(
         serde_json::json!({STACK: {"modelEnv": {"CG_API_KEY": canary("cgkey")}}}),
         &format!("no mnemonic for node stack {STACK}"),
+    );
+}
+
+/// Runs Theta's `write_password_env` with bash, `secret` as the secret's SecretString, writing
+/// `<dir>/run/edgelauncher.env` (the service's runtime directory: mode 0700).
+fn run_write_password_env(secret: &str) -> Run {
+    let part = theta("enabled").part(THETA_BEGIN, THETA_END);
+    run_part(
+        &part,
+        "write_password_env \"$@\"",
+        secret,
+        &[THETA_SECRET, THETA_STACK, REGION, "run/edgelauncher.env"],
+        |dir| {
+            let run = dir.join("run");
+            std::fs::create_dir(&run).unwrap();
+            std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+        },
+    )
+}
+
+impl Run {
+    /// The files the Theta password part left in the runtime directory, by name.
+    fn runtime_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.dir.path().join("run"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+#[test]
+fn the_password_part_writes_a_0600_env_file_with_this_nodes_password() {
+    // Spaces, quotes, dollar, backslash, equals and non-ASCII: docker's env file takes the rest of
+    // the line as it is.
+    let password = format!("{} a'b\"c $HOME \\d=e ü", canary("password"));
+    let other = canary("othernode");
+    let secret = serde_json::json!({
+        THETA_STACK: {"password": password},
+        "theta-edge-single-node-mainnet-two": {"password": other}
+    });
+    let run = run_write_password_env(&secret.to_string());
+    assert_eq!(
+        run.code,
+        Some(0),
+        "write_password_env failed\n{}",
+        run.output()
+    );
+    assert_eq!(
+        run.aws_calls(),
+        format!(
+            "secretsmanager get-secret-value --secret-id {THETA_SECRET} --query SecretString \
+             --output text --region {REGION}\n"
+        )
+    );
+    let env_file = run.dir.path().join("run/edgelauncher.env");
+    assert_eq!(read(&env_file), format!("PASSWORD={password}\n"));
+    assert_mode(&env_file, 0o600);
+    assert_eq!(
+        run.runtime_files(),
+        ["edgelauncher.env"],
+        "temporary files are left in the runtime directory"
+    );
+    for secret in [&password, &other] {
+        assert!(
+            !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
+            "a password is in the output\n{}",
+            run.output()
+        );
+    }
+    assert!(
+        !read(&env_file).contains(&other),
+        "another node's password is in the env file"
+    );
+}
+
+/// Runs write_password_env with a secret that has no usable password for this node: it fails
+/// with `reason` on stderr and leaves no file.
+#[track_caller]
+fn password_rejected(secret: &str, reason: &str) {
+    let run = run_write_password_env(secret);
+    assert_eq!(run.code, Some(1), "expected a failure\n{}", run.output());
+    assert!(
+        run.stderr.contains(reason),
+        "expected `{reason}` on stderr\n{}",
+        run.output()
+    );
+    assert_eq!(
+        run.runtime_files(),
+        Vec::<String>::new(),
+        "files are left in the runtime directory"
+    );
+    assert!(
+        !run.stdout.contains("canary") && !run.stderr.contains("canary"),
+        "a secret is in the output\n{}",
+        run.output()
+    );
+}
+
+#[test]
+fn the_password_part_fails_naming_the_stack_without_a_usable_password() {
+    let reason = format!(
+        "secret {THETA_SECRET}: no password for node stack {THETA_STACK} (one-line string)"
+    );
+    // An entry without a password, no entry, an empty password, a multi-line one, not JSON.
+    for secret in [
+        serde_json::json!({THETA_STACK: {"mnemonic": canary("other")}}).to_string(),
+        serde_json::json!({"theta-edge-single-node-mainnet-two": {"password": canary("other")}})
+            .to_string(),
+        serde_json::json!({THETA_STACK: {"password": ""}}).to_string(),
+        serde_json::json!({THETA_STACK: {"password": format!("{}\nX=1", canary("nl"))}})
+            .to_string(),
+        "not json".to_string(),
+    ] {
+        password_rejected(&secret, &reason);
+    }
+}
+
+/// The node's password is checked at boot, and the service's helper is the same function: the
+/// user data writes it out with `declare -f`.
+#[test]
+fn the_launcher_helper_is_the_tested_function() {
+    let script = theta("enabled").rendered();
+    assert!(
+        script.contains("declare -f write_password_env"),
+        "the helper script is not written from write_password_env"
+    );
+    assert!(
+        script.contains(
+            "ExecStartPre=/usr/local/sbin/theta-edge-password-env $SECRET_ID $STACK_NAME $REGION $ENV_FILE"
+        ),
+        "theta-edge-node.service does not write its env file with the helper"
     );
 }

@@ -15,10 +15,15 @@ use serde_json::{json, Value};
 
 use super::offchain;
 use super::validate::{self, InstanceType, Ipv4Cidr};
-use super::volume::{self, DataVolume, VolumeType};
-use super::{AccountSetting, BlueprintKind, KeySpec, Plan, Reader, StackPlan, StackRole};
+use super::volume::{self, DataVolume};
+use super::{
+    user_data_size, AccountSetting, BlueprintKind, KeySpec, Plan, Reader, StackPlan, StackRole,
+    USER_DATA_LIMIT,
+};
 use crate::error::{ConfigIssue, Error, Result};
-use crate::secrets::{check_mnemonic, secret_name, Mnemonic, NodeSecrets, SecretValue};
+use crate::secrets::{
+    check_mnemonic, secret_name, Mnemonic, NodeSecrets, SecretContent, SecretValue,
+};
 use crate::settings::Settings;
 use crate::template;
 
@@ -26,8 +31,7 @@ use crate::template;
 pub const COMMON_STACK: &str = "allora-edge-common";
 /// The node stack's name (and the prefix of every node stack's name).
 pub const SINGLE_NODE_STACK: &str = "allora-single-node";
-/// The upstream sample's placeholder for `AWS_ACCOUNT_ID` and the mnemonic.
-pub const PLACEHOLDER: &str = "xxxxxxxxxxx";
+pub use super::PLACEHOLDER;
 
 const COMMON_TEMPLATE: &str = include_str!("../../templates/allora/common.json");
 const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/allora/single-node.json");
@@ -257,34 +261,6 @@ pub const KEYS: &[KeySpec] = &[
     key("ALLORA_REPUTER_MIN_STAKE", Some("100000"), "whole number"),
 ];
 
-/// Keys nodectl knows but does not read from the `.env` file, with the reason.
-const IGNORED: &[(&str, &str)] = &[
-    (
-        "AWS_PROFILE",
-        "credentials come from --profile or the environment, not from the .env file",
-    ),
-    (
-        "AWS_ACCESS_KEY_ID",
-        "credentials come from --profile or the environment, not from the .env file",
-    ),
-    (
-        "AWS_SECRET_ACCESS_KEY",
-        "credentials come from --profile or the environment, not from the .env file",
-    ),
-    (
-        "AWS_SESSION_TOKEN",
-        "credentials come from --profile or the environment, not from the .env file",
-    ),
-    (
-        "AWS_ENDPOINT_URL",
-        "use --endpoint-url or the AWS_ENDPOINT_URL environment variable",
-    ),
-    ("AWS_DEFAULT_REGION", "nodectl reads AWS_REGION"),
-];
-
-/// Values that are placeholders, not secrets: masking them would garble messages.
-const NOT_SECRETS: &[&str] = &[PLACEHOLDER, "secret", ""];
-
 /// The validated Allora configuration.
 #[derive(Debug, Clone)]
 pub struct AlloraConfig {
@@ -362,16 +338,9 @@ impl AlloraConfig {
 /// found as one [`crate::error::Error::Config`]. Makes no AWS request.
 pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     let mut r = Reader::new(settings, KEYS);
-    r.warn_unknown_keys(IGNORED);
+    r.warn_unknown_keys(super::IGNORED);
 
-    let account = match r.setting("AWS_ACCOUNT_ID") {
-        None => AccountSetting::Missing,
-        Some(s) if s.value == PLACEHOLDER => AccountSetting::Placeholder(s.source),
-        Some(s) => match validate::account_id(&s.value) {
-            Ok(id) => AccountSetting::Id(id, s.source),
-            Err(_) => AccountSetting::Invalid(s.value, s.source),
-        },
-    };
+    let account = super::read_account(&r);
     let region = r.checked("AWS_REGION", validate::region);
     let instance_type = r.checked("AWS_INSTANCE_TYPE", validate::instance_type);
     let cpu = r.choice("AWS_INSTANCE_CPU_TYPE", &["x86_64", "ARM_64"]);
@@ -466,30 +435,10 @@ pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
         }
     }
     if let (Some(itype), Some(volume)) = (&instance_type, &data_volume) {
-        if volume.kind == VolumeType::InstanceStore && itype.is_burstable() {
-            let source = r
-                .setting("EDGE_DATA_VOL_TYPE")
-                .expect("has a default")
-                .source;
-            r.issue(
-                "EDGE_DATA_VOL_TYPE",
-                &source,
-                format!("instance-store needs an instance type with instance store volumes, and {itype} has none"),
-                "use an EBS type (gp3, io1, io2), or an instance type with NVMe instance storage \
-                 such as m6id.large, c6id.large or i4i.large"
-                    .into(),
-            );
-        }
+        volume::check_instance_type(&mut r, itype, volume);
     }
 
-    let mut warnings = r.finish()?;
-    if let Some(dir) = std::env::var_os(template::TEMPLATES_DIR_ENV) {
-        warnings.push(format!(
-            "using the template files in {} ({}), not the built-in ones",
-            std::path::Path::new(&dir).display(),
-            template::TEMPLATES_DIR_ENV
-        ));
-    }
+    let warnings = super::finish(r)?;
     let config = AlloraConfig {
         account,
         region: region.expect("checked"),
@@ -778,37 +727,6 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
     })
 }
 
-/// The secret values of the configuration (mnemonic, `MODEL_ENV_VARS` values of secret-like
-/// names such as `CG_API_KEY`, credentials put in the file by mistake), for redaction.
-pub fn secrets(settings: &Settings) -> Vec<String> {
-    let mut secrets = Vec::new();
-    let mut add = |value: &str| {
-        let value = value.trim().trim_matches('"').trim_matches('\'');
-        if !NOT_SECRETS.contains(&value) {
-            secrets.push(value.to_string());
-        }
-    };
-    for key in [
-        "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-    ] {
-        if let Some(setting) = settings.get(key) {
-            add(&setting.value);
-        }
-    }
-    if let Some(setting) = settings.get("MODEL_ENV_VARS") {
-        for line in setting.value.lines() {
-            if let Some((name, value)) = line.split_once('=') {
-                if is_secret_name(name) {
-                    add(value);
-                }
-            }
-        }
-    }
-    secrets
-}
-
 /// Whether a `MODEL_ENV_VARS` variable name looks like a credential: `CG_API_KEY`,
 /// `*_TOKEN`, anything with SECRET, PASSWORD, MNEMONIC or PRIVATE. A bare `TOKEN` (the coin,
 /// `TOKEN="ETH"` in the upstream sample) is not.
@@ -819,23 +737,6 @@ pub fn is_secret_name(name: &str) -> bool {
         || ["SECRET", "PASSWORD", "MNEMONIC", "PRIVATE"]
             .iter()
             .any(|word| name.contains(word))
-}
-
-/// EC2's limit on user data: 16 KB in raw form, before base64 encoding (Amazon EC2 User Guide,
-/// "Run commands when you launch an EC2 instance with user data input").
-pub const USER_DATA_LIMIT: usize = 16 * 1024;
-
-/// The size of the user data EC2 receives: the script after CloudFormation's `Fn::Sub` has put
-/// in the parameters, the stack name, the region and a data volume id.
-pub fn user_data_size(script: &str, parameters: &[(String, String)], stack: &str) -> usize {
-    let mut rendered = script
-        .replace("${AWS::StackName}", stack)
-        .replace("${AWS::Region}", "ap-southeast-4")
-        .replace("${DataVolumeId}", "vol-0123456789abcdef0");
-    for (name, value) in parameters {
-        rendered = rendered.replace(&format!("${{{name}}}"), value);
-    }
-    rendered.len()
 }
 
 /// Builds the plan: both stacks rendered with their parameters.
@@ -910,7 +811,8 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
             ("nodectl:stack".to_string(), role.name().to_string()),
         ]
     };
-    let user_data = template::load("allora", "user-data.sh", USER_DATA)?;
+    let user_data =
+        template::expand_includes(&template::load("allora", "user-data.sh", USER_DATA)?)?;
     let rendered_size = user_data_size(&user_data.text, &single_node_parameters, &single_node);
     if rendered_size > USER_DATA_LIMIT {
         return Err(Error::Config(vec![ConfigIssue::general(format!(
@@ -929,6 +831,7 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
             template: template::render(&common_template, &common_parameters, &[])?,
             parameters: common_parameters,
             tags: tags(StackRole::Common),
+            lookups: Vec::new(),
         },
         StackPlan {
             role: StackRole::SingleNode,
@@ -944,13 +847,16 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
             )?,
             parameters: single_node_parameters,
             tags: tags(StackRole::SingleNode),
+            lookups: Vec::new(),
         },
     ];
     let node_secrets = NodeSecrets {
         secret_id: secret_name(COMMON_STACK),
         node: config.single_node_stack(),
-        mnemonic: config.node.mnemonic.clone(),
-        model_env: config.node.model_env_secrets.clone(),
+        content: SecretContent::Wallet {
+            mnemonic: config.node.mnemonic.clone(),
+            model_env: config.node.model_env_secrets.clone(),
+        },
     };
     Ok(Plan {
         blueprint: BlueprintKind::Allora,
@@ -958,7 +864,7 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
         account: config.account,
         stacks,
         warnings,
-        secrets: secrets(settings),
+        secrets: super::secrets(settings),
         node_secrets: Some(node_secrets),
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod allora;
 pub mod offchain;
+pub mod theta;
 pub mod validate;
 pub mod volume;
 
@@ -16,6 +17,8 @@ use crate::settings::{Setting, Settings};
 pub enum BlueprintKind {
     /// Allora worker node (`sample-configs/allora.env`).
     Allora,
+    /// Theta Edge Node (`sample-configs/theta.env`).
+    Theta,
 }
 
 impl BlueprintKind {
@@ -23,9 +26,29 @@ impl BlueprintKind {
     pub fn name(self) -> &'static str {
         match self {
             BlueprintKind::Allora => "allora",
+            BlueprintKind::Theta => "theta",
+        }
+    }
+
+    /// The keys the blueprint reads.
+    pub fn keys(self) -> &'static [KeySpec] {
+        match self {
+            BlueprintKind::Allora => allora::KEYS,
+            BlueprintKind::Theta => theta::KEYS,
+        }
+    }
+
+    /// Reads, validates and renders the plan for `settings` (offline).
+    pub fn plan(self, settings: &Settings) -> Result<Plan> {
+        match self {
+            BlueprintKind::Allora => allora::plan(settings),
+            BlueprintKind::Theta => theta::plan(settings),
         }
     }
 }
+
+/// Every blueprint.
+pub const BLUEPRINTS: &[BlueprintKind] = &[BlueprintKind::Allora, BlueprintKind::Theta];
 
 /// The role of a stack in a blueprint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,6 +109,30 @@ pub struct StackPlan {
     pub parameters: Vec<(String, String)>,
     /// Stack tags (propagated by CloudFormation to the resources).
     pub tags: Vec<(String, String)>,
+    /// Template parameters whose values come from the account at deploy time.
+    pub lookups: Vec<Lookup>,
+}
+
+/// Template parameter values that a stack takes from the account at deploy time rather than
+/// from the `.env` file; resolved by [`crate::stack::lookup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The region's default VPC: parameters `VpcId`, `VpcCidr` (its primary IPv4 block),
+    /// `SubnetId` (a default subnet) and `AvailabilityZone` (that subnet's zone, the first by
+    /// name that offers `instance_type`).
+    DefaultVpc {
+        /// The instance type the subnet's zone must offer.
+        instance_type: String,
+    },
+}
+
+impl Lookup {
+    /// The template parameters this lookup provides.
+    pub fn parameters(&self) -> &'static [&'static str] {
+        match self {
+            Lookup::DefaultVpc { .. } => &["VpcId", "VpcCidr", "SubnetId", "AvailabilityZone"],
+        }
+    }
 }
 
 /// Everything one `.env` file resolves to: the validated stacks and the account and region.
@@ -152,23 +199,27 @@ impl Plan {
     }
 }
 
-/// Decides which blueprint a configuration is for: `NODECTL_BLUEPRINT`, else the keys present.
+/// Decides which blueprint a configuration is for: `NODECTL_BLUEPRINT`, else the keys present
+/// (`ALLORA_*`, `MODEL_*`: allora; `EDGE_NODE_*`, `EDGE_LAUNCHER_VERSION`, `EDGE_CLUSTER`:
+/// theta; the shared `EDGE_DATA_VOL_*` keys decide nothing).
 pub fn detect(settings: &Settings) -> Result<BlueprintKind> {
+    let names = "allora or theta";
     if let Some(setting) = settings.get("NODECTL_BLUEPRINT") {
         return match setting.value.as_str() {
             "allora" => Ok(BlueprintKind::Allora),
-            "theta" | "dynabench" => Err(Error::Config(vec![ConfigIssue::key(
+            "theta" => Ok(BlueprintKind::Theta),
+            "dynabench" => Err(Error::Config(vec![ConfigIssue::key(
                 "NODECTL_BLUEPRINT",
                 &setting.source,
-                format!("the `{}` blueprint is not available yet", setting.value),
+                "the `dynabench` blueprint is not available yet",
             )
-            .hint("this version of nodectl deploys the allora blueprint only")])),
+            .hint(format!("this version of nodectl deploys {names}"))])),
             other => Err(Error::Config(vec![ConfigIssue::key(
                 "NODECTL_BLUEPRINT",
                 &setting.source,
                 format!("unknown blueprint `{other}`"),
             )
-            .hint("set NODECTL_BLUEPRINT=allora")])),
+            .hint(format!("set NODECTL_BLUEPRINT to {names}"))])),
         };
     }
     let keys: Vec<&str> = settings.entries().iter().map(|e| e.key.as_str()).collect();
@@ -180,22 +231,126 @@ pub fn detect(settings: &Settings) -> Result<BlueprintKind> {
     });
     match (allora, theta) {
         (true, false) => Ok(BlueprintKind::Allora),
-        (false, true) => Err(Error::Config(vec![ConfigIssue::general(format!(
-            "{} is a Theta Edge Node configuration; the theta blueprint is not available yet",
-            settings.env_file().display()
-        ))
-        .hint("this version of nodectl deploys the allora blueprint only")])),
+        (false, true) => Ok(BlueprintKind::Theta),
         (true, true) => Err(Error::Config(vec![ConfigIssue::general(format!(
             "{} has keys of both the allora and the theta blueprint",
             settings.env_file().display()
         ))
-        .hint("add NODECTL_BLUEPRINT=allora to say which one it is for")])),
+        .hint("add NODECTL_BLUEPRINT=allora or NODECTL_BLUEPRINT=theta to say which one it is for")])),
         (false, false) => Err(Error::Config(vec![ConfigIssue::general(format!(
-            "cannot tell which blueprint {} is for: it has no ALLORA_* or MODEL_* keys",
+            "cannot tell which blueprint {} is for: it has no ALLORA_*, MODEL_* or EDGE_NODE_* keys",
             settings.env_file().display()
         ))
-        .hint("add NODECTL_BLUEPRINT=allora, or start from sample-configs/allora.env")])),
+        .hint("add NODECTL_BLUEPRINT=allora or NODECTL_BLUEPRINT=theta, or start from a file in sample-configs/")])),
     }
+}
+
+/// Keys nodectl knows but does not read from the `.env` file, with the reason.
+pub const IGNORED: &[(&str, &str)] = &[
+    (
+        "AWS_PROFILE",
+        "credentials come from --profile or the environment, not from the .env file",
+    ),
+    (
+        "AWS_ACCESS_KEY_ID",
+        "credentials come from --profile or the environment, not from the .env file",
+    ),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "credentials come from --profile or the environment, not from the .env file",
+    ),
+    (
+        "AWS_SESSION_TOKEN",
+        "credentials come from --profile or the environment, not from the .env file",
+    ),
+    (
+        "AWS_ENDPOINT_URL",
+        "use --endpoint-url or the AWS_ENDPOINT_URL environment variable",
+    ),
+    ("AWS_DEFAULT_REGION", "nodectl reads AWS_REGION"),
+];
+
+/// The upstream samples' placeholder for `AWS_ACCOUNT_ID` (and Allora's mnemonic).
+pub const PLACEHOLDER: &str = "xxxxxxxxxxx";
+
+/// Values that are placeholders, not secrets: masking them would garble messages.
+const NOT_SECRETS: &[&str] = &[PLACEHOLDER, "secret", ""];
+
+/// Reads `AWS_ACCOUNT_ID` (validated only by commands that talk to AWS).
+pub fn read_account(r: &Reader) -> AccountSetting {
+    match r.setting("AWS_ACCOUNT_ID") {
+        None => AccountSetting::Missing,
+        Some(s) if s.value == PLACEHOLDER => AccountSetting::Placeholder(s.source),
+        Some(s) => match validate::account_id(&s.value) {
+            Ok(id) => AccountSetting::Id(id, s.source),
+            Err(_) => AccountSetting::Invalid(s.value, s.source),
+        },
+    }
+}
+
+/// Ends a blueprint's reading: every issue as one error, or the warnings, plus a warning when
+/// the template files come from `NODECTL_TEMPLATES_DIR`.
+pub fn finish(r: Reader) -> Result<Vec<String>> {
+    let mut warnings = r.finish()?;
+    if let Some(dir) = std::env::var_os(crate::template::TEMPLATES_DIR_ENV) {
+        warnings.push(format!(
+            "using the template files in {} ({}), not the built-in ones",
+            std::path::Path::new(&dir).display(),
+            crate::template::TEMPLATES_DIR_ENV
+        ));
+    }
+    Ok(warnings)
+}
+
+/// The secret values of the configuration, for redaction: every blueprint's secret keys (the
+/// mnemonic, the edge node password), the `MODEL_ENV_VARS` values of secret-like names such as
+/// `CG_API_KEY`, and credentials put in the file by mistake.
+pub fn secrets(settings: &Settings) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let mut add = |value: &str| {
+        let value = value.trim().trim_matches('"').trim_matches('\'');
+        if !NOT_SECRETS.contains(&value) {
+            secrets.push(value.to_string());
+        }
+    };
+    let keys = BLUEPRINTS
+        .iter()
+        .flat_map(|blueprint| blueprint.keys())
+        .filter(|spec| spec.secret && spec.name != "MODEL_ENV_VARS")
+        .map(|spec| spec.name)
+        .chain(["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]);
+    for key in keys {
+        if let Some(setting) = settings.get(key) {
+            add(&setting.value);
+        }
+    }
+    if let Some(setting) = settings.get("MODEL_ENV_VARS") {
+        for line in setting.value.lines() {
+            if let Some((name, value)) = line.split_once('=') {
+                if allora::is_secret_name(name) {
+                    add(value);
+                }
+            }
+        }
+    }
+    secrets
+}
+
+/// EC2's limit on user data: 16 KB in raw form, before base64 encoding (Amazon EC2 User Guide,
+/// "Run commands when you launch an EC2 instance with user data input").
+pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// The size of the user data EC2 receives: the script after CloudFormation's `Fn::Sub` has put
+/// in the parameters, the stack name, the region and a data volume id.
+pub fn user_data_size(script: &str, parameters: &[(String, String)], stack: &str) -> usize {
+    let mut rendered = script
+        .replace("${AWS::StackName}", stack)
+        .replace("${AWS::Region}", "ap-southeast-4")
+        .replace("${DataVolumeId}", "vol-0123456789abcdef0");
+    for (name, value) in parameters {
+        rendered = rendered.replace(&format!("${{{name}}}"), value);
+    }
+    rendered.len()
 }
 
 /// Reads typed values for a blueprint, collecting every problem instead of stopping at the

@@ -98,10 +98,94 @@ impl InstanceType {
         rest.len() != attributes.len() && attributes.starts_with('g')
     }
 
-    /// Whether the family is burstable (`t2`, `t3`, `t3a`, `t4g`): these never have instance
-    /// store volumes (Amazon EC2 Instance Types guide, "Instance store specifications").
-    pub fn is_burstable(&self) -> bool {
-        self.family.starts_with('t') && self.family[1..].starts_with(|c: char| c.is_ascii_digit())
+    /// The family's parts: class letters (`g`, `inf`, `im`), generation number and attribute
+    /// letters (`dn`, `gd`, `i-flex`), per the EC2 instance type naming conventions.
+    fn parts(&self) -> (&str, &str, &str) {
+        let family = self.family.as_str();
+        let class_end = family
+            .find(|c: char| !c.is_ascii_lowercase())
+            .unwrap_or(family.len());
+        let rest = &family[class_end..];
+        let generation_end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        (
+            &family[..class_end],
+            &rest[..generation_end],
+            &rest[generation_end..],
+        )
+    }
+
+    /// Whether the type has NVIDIA GPUs: the accelerated computing families G and P (and
+    /// Gr6), except `g4ad`, whose GPUs are AMD Radeon Pro V520 (Amazon EC2 Instance Types
+    /// guide, "Accelerated computing instances": GPU manufacturer per family).
+    pub fn has_nvidia_gpu(&self) -> bool {
+        let (class, _, _) = self.parts();
+        matches!(class, "g" | "p" | "gr") && self.family != "g4ad"
+    }
+
+    /// Whether the type has instance store volumes (Amazon EC2 Instance Types guide,
+    /// "Instance store specifications"): a `d` attribute (`m5d`, `g4dn`, `c7gd`, `p4d`), the
+    /// storage optimized classes (`i`, `im`, `is`, `d`, `h`), and the families that have NVMe
+    /// instance storage without the letter (`g5`, `g6`, `g6e`, `gr6`, `p5*`, `p6*`, `x1*`,
+    /// `trn*`, `dl1`, `f1`, `f2`, and the previous-generation `c3`, `m3`, `r3`, `g2`).
+    pub fn has_instance_store(&self) -> bool {
+        let (class, generation, attributes) = self.parts();
+        let attributes = attributes.split('-').next().unwrap_or_default();
+        attributes.contains('d')
+            || matches!(class, "i" | "im" | "is" | "d" | "h" | "trn")
+            || matches!(
+                self.family.split('-').next().unwrap_or_default(),
+                "g5" | "g6"
+                    | "g6e"
+                    | "gr6"
+                    | "p5"
+                    | "p5e"
+                    | "p5en"
+                    | "p6"
+                    | "p6e"
+                    | "x1"
+                    | "x1e"
+                    | "dl1"
+                    | "f1"
+                    | "f2"
+                    | "c3"
+                    | "m3"
+                    | "r3"
+                    | "g2"
+            )
+            || (class == "x" && generation == "1")
+    }
+
+    /// Whether the type runs on the Xen hypervisor rather than the Nitro System (Amazon EC2
+    /// User Guide, "Instances built on the AWS Nitro System": the previous-generation families
+    /// listed here are not). On Xen an EBS volume attached at `/dev/sdf` is the kernel device
+    /// `xvdf`; on Nitro every EBS volume is an NVMe device.
+    pub fn is_xen(&self) -> bool {
+        matches!(
+            self.family.as_str(),
+            "c1" | "c3"
+                | "c4"
+                | "d2"
+                | "g2"
+                | "g3"
+                | "g3s"
+                | "h1"
+                | "i2"
+                | "i3"
+                | "m1"
+                | "m2"
+                | "m3"
+                | "m4"
+                | "p2"
+                | "p3"
+                | "r3"
+                | "r4"
+                | "t1"
+                | "t2"
+                | "x1"
+                | "x1e"
+        )
     }
 }
 
@@ -199,6 +283,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn instance_type_families() {
+        let t = |v: &str| instance_type(v).unwrap();
+        for gpu in [
+            "g4dn.xlarge",
+            "g5.xlarge",
+            "g6e.2xlarge",
+            "p3.2xlarge",
+            "gr6.4xlarge",
+            "p6-b200.48xlarge",
+        ] {
+            assert!(t(gpu).has_nvidia_gpu(), "{gpu}");
+        }
+        for cpu in [
+            "g4ad.xlarge",
+            "t3.medium",
+            "m6i.xlarge",
+            "inf2.xlarge",
+            "c5.xlarge",
+        ] {
+            assert!(!t(cpu).has_nvidia_gpu(), "{cpu}");
+        }
+        for store in [
+            "g4dn.xlarge",
+            "m5d.large",
+            "c7gd.large",
+            "i3.large",
+            "i4i.large",
+            "d3.xlarge",
+            "g5.xlarge",
+            "p4d.24xlarge",
+            "x2idn.16xlarge",
+            "im4gn.large",
+        ] {
+            assert!(t(store).has_instance_store(), "{store}");
+        }
+        for ebs in [
+            "t3.medium",
+            "m6i.large",
+            "c5.xlarge",
+            "p3.2xlarge",
+            "m7i-flex.large",
+            "g5g.xlarge",
+        ] {
+            assert!(!t(ebs).has_instance_store(), "{ebs}");
+        }
+        assert!(t("c4.xlarge").is_xen() && !t("g4dn.xlarge").is_xen());
+    }
+
+    #[test]
     fn regions() {
         for ok in [
             "us-east-1",
@@ -238,8 +371,6 @@ mod tests {
         let graviton = |t: &str| instance_type(t).unwrap().is_graviton();
         assert!(graviton("t4g.small") && graviton("c7gn.large") && graviton("im4gn.large"));
         assert!(!graviton("g4dn.xlarge") && !graviton("t3.medium") && !graviton("m7i-flex.large"));
-        assert!(instance_type("t3a.large").unwrap().is_burstable());
-        assert!(!instance_type("trn1.2xlarge").unwrap().is_burstable());
     }
 
     #[test]

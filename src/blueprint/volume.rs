@@ -15,6 +15,7 @@
 //! gp3's 3,000 IOPS and 125 MiB/s baseline is included at any size, so the per-GiB and
 //! per-IOPS ratios only limit values above the baseline.
 
+use super::validate::InstanceType;
 use super::Reader;
 
 /// The data volume type (`EDGE_DATA_VOL_TYPE`).
@@ -213,4 +214,43 @@ pub fn read(reader: &mut Reader) -> Option<DataVolume> {
         ));
     }
     ok.then_some(volume)
+}
+
+/// Records an issue when `volume` is instance-store and `instance_type` has no instance store
+/// volumes ([`InstanceType::has_instance_store`]).
+pub fn check_instance_type(reader: &mut Reader, instance_type: &InstanceType, volume: &DataVolume) {
+    if volume.kind != VolumeType::InstanceStore || instance_type.has_instance_store() {
+        return;
+    }
+    let source = reader
+        .setting("EDGE_DATA_VOL_TYPE")
+        .expect("has a default")
+        .source;
+    reader.issue(
+        "EDGE_DATA_VOL_TYPE",
+        &source,
+        format!(
+            "instance-store needs an instance type with instance store volumes, and \
+             {instance_type} has none"
+        ),
+        "use an EBS type (gp3, io1, io2), or an instance type with NVMe instance storage such \
+         as m6id.large, c6id.large or i4i.large"
+            .into(),
+    );
+}
+
+/// The kernel name of the `/data` device, as the CloudWatch agent's `diskio` metrics name it
+/// (dimension `name`), for the dashboard. Xen types see the EBS volume attached at `/dev/sdf`
+/// as `xvdf` and the first instance store volume as `xvdb`. On Nitro types the EBS root
+/// volume is `nvme0n1`; the data device is the next NVMe device, `nvme1n1`, except for an EBS
+/// volume next to instance store volumes, which enumerate first: `nvme2n1` (the device names
+/// the upstream blueprint's dashboard uses, `lib/constructs/node-cw-dashboard.ts`).
+pub fn device_name(instance_type: &InstanceType, kind: VolumeType) -> &'static str {
+    match (instance_type.is_xen(), kind) {
+        (true, VolumeType::InstanceStore) => "xvdb",
+        (true, _) => "xvdf",
+        (false, VolumeType::InstanceStore) => "nvme1n1",
+        (false, _) if instance_type.has_instance_store() => "nvme2n1",
+        (false, _) => "nvme1n1",
+    }
 }

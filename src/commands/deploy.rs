@@ -8,6 +8,7 @@ use crate::cli::{DeployArgs, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::printer::{OutputFormat, Printer};
 use crate::stack::deploy::{deploy, DeployOptions, DeployResult, Method};
+use crate::stack::lookup;
 use crate::stack::outputs::{merge_into_file, outputs_object};
 use crate::template;
 
@@ -45,7 +46,7 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> R
         issues.extend(found);
     }
     if let (true, Some(secrets)) = (deploys_node, &plan.node_secrets) {
-        if let Err(Error::Config(found)) = secrets.entry() {
+        if let Err(Error::Config(found)) = secrets.check() {
             issues.extend(found);
         }
     }
@@ -90,25 +91,22 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> R
         account: connection.account.clone(),
     };
     let mut deployed = Map::new();
+    let ec2 = aws_sdk_ec2::Client::new(&connection.sdk);
     for role in roles {
-        let stack = plan.stack(role);
+        let stack = &lookup::resolve(&engine, &ec2, plan.stack(role)).await?;
         if role == StackRole::SingleNode && deploys_node {
             if let Some(secrets) = &plan.node_secrets {
                 let client = aws_sdk_secretsmanager::Client::new(&connection.sdk);
-                let changed = crate::secrets::store(&client, &plan.region, secrets).await?;
-                let keys = secrets.model_env.len();
-                printer.info(&format!(
-                    "{} the wallet mnemonic{} of `{}` in the Secrets Manager secret `{}` (values \
-                     not shown)",
-                    if changed { "stored" } else { "unchanged:" },
-                    match keys {
-                        0 => String::new(),
-                        1 => " and 1 model API key".to_string(),
-                        n => format!(" and {n} model API keys"),
-                    },
-                    secrets.node,
-                    secrets.secret_id
-                ));
+                let stored = crate::secrets::store(&client, &plan.region, secrets, |value| {
+                    printer.register_secret(value)
+                })
+                .await?;
+                let line = secrets.describe(&stored);
+                if stored == crate::secrets::Stored::Replaced {
+                    printer.warn(&line);
+                } else {
+                    printer.info(&line);
+                }
             }
         }
         let info = match deploy(&engine, stack, &options).await? {

@@ -134,10 +134,11 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> 
                         .await?
                 {
                     printer.info(&format!(
-                        "the secret `{id}` (wallet mnemonics, model API keys) is scheduled for \
+                        "the secret `{id}` ({contents}) is scheduled for \
                          deletion on {date}, after a {days}-day recovery window; restore it with \
                          `aws secretsmanager restore-secret --secret-id {id}`",
                         id = secrets.secret_id,
+                        contents = secrets.contents(),
                         days = crate::secrets::RECOVERY_WINDOW_DAYS
                     ));
                     secrets_deleted.push(secrets.secret_id.clone());

@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use clap::CommandFactory;
 
 use crate::aws::{self, AwsError, AwsOptions};
-use crate::blueprint::{self, allora, BlueprintKind, Plan};
+use crate::blueprint::{self, Plan};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
@@ -67,12 +67,10 @@ pub fn load_plan_with(
         flags.insert("AWS_REGION".to_string(), ("--region", region.clone()));
     }
     let settings = Settings::load(&global.env_file, process_env, flags)?;
-    for secret in allora::secrets(&settings) {
+    for secret in blueprint::secrets(&settings) {
         printer.register_secret(&secret);
     }
-    let plan = match blueprint::detect(&settings)? {
-        BlueprintKind::Allora => allora::plan(&settings)?,
-    };
+    let plan = blueprint::detect(&settings)?.plan(&settings)?;
     if warn {
         for warning in &plan.warnings {
             printer.warn(warning);
@@ -91,11 +89,13 @@ pub fn load_plan_with(
 /// Reads the value of `key` from stdin for `--secret-stdin`: the whole input, without the
 /// trailing newline. Only keys the blueprint marks secret are accepted.
 pub fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, String)>> {
-    let known = allora::KEYS
+    let mut known = blueprint::BLUEPRINTS
         .iter()
+        .flat_map(|blueprint| blueprint.keys())
         .filter(|spec| spec.secret)
         .map(|spec| spec.name)
         .collect::<Vec<_>>();
+    known.dedup();
     if !known.contains(&key) {
         return Err(Error::usage(
             format!("--secret-stdin takes a secret key, and `{key}` is not one"),

@@ -4,6 +4,7 @@
 
 pub mod deploy;
 pub mod destroy;
+pub mod lookup;
 pub mod outputs;
 pub mod status;
 

@@ -52,6 +52,57 @@ pub fn load(blueprint: &str, file: &str, embedded: &'static str) -> Result<Templ
     }
 }
 
+/// The line prefix that pulls a file of `templates/shared/` into a user data script:
+/// `# nodectl:include <file>` on a line of its own.
+pub const INCLUDE_PREFIX: &str = "# nodectl:include ";
+
+/// The shell parts that several blueprints' user data scripts share (`templates/shared/`).
+const SHARED: &[(&str, &str)] = &[
+    (
+        "prelude.sh",
+        include_str!("../../templates/shared/prelude.sh"),
+    ),
+    (
+        "data-volume.sh",
+        include_str!("../../templates/shared/data-volume.sh"),
+    ),
+];
+
+/// Replaces every `# nodectl:include <file>` line of `source` with the text of
+/// `templates/shared/<file>` (from `NODECTL_TEMPLATES_DIR/shared/` when that is set). Included
+/// files are not expanded again. Errors: an unknown file, or an override that cannot be read.
+pub fn expand_includes(source: &TemplateSource) -> Result<TemplateSource> {
+    if !source.text.contains(INCLUDE_PREFIX) {
+        return Ok(source.clone());
+    }
+    let mut out = String::with_capacity(source.text.len() * 2);
+    for line in source.text.split_inclusive('\n') {
+        let Some(file) = line.trim_end().strip_prefix(INCLUDE_PREFIX) else {
+            out.push_str(line);
+            continue;
+        };
+        let embedded = SHARED
+            .iter()
+            .find(|(name, _)| *name == file)
+            .map(|(_, text)| *text)
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("template `{}` includes `{file}`, which is not in templates/shared", source.path),
+                    format!("fix the template file, or unset {TEMPLATES_DIR_ENV} to use the built-in ones"),
+                )
+            })?;
+        let included = load("shared", file, embedded)?;
+        out.push_str(&included.text);
+        if !included.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(TemplateSource {
+        path: source.path.clone(),
+        text: Cow::Owned(out),
+    })
+}
+
 /// Renders `source`: every `(name, value)` in `parameters` becomes that template parameter's
 /// `Default` (a string, as CloudFormation models defaults), and every `(pointer, value)` in
 /// `inserts` replaces the value at that JSON pointer (RFC 6901), which must exist and be of
@@ -172,6 +223,25 @@ mod tests {
 "##;
         assert_eq!(body, expected);
         assert_eq!(parameter_names(&body), vec!["B", "A"]);
+    }
+
+    #[test]
+    fn includes_are_expanded_once_and_unknown_ones_are_errors() {
+        let script = TemplateSource {
+            path: "x.sh".into(),
+            text: "a\n# nodectl:include prelude.sh\nb\n".into(),
+        };
+        let expanded = expand_includes(&script).unwrap();
+        let prelude = SHARED[0].1;
+        assert_eq!(expanded.text, format!("a\n{prelude}b\n"));
+        let bad = TemplateSource {
+            path: "x.sh".into(),
+            text: "# nodectl:include nope.sh\n".into(),
+        };
+        assert_eq!(
+            expand_includes(&bad).unwrap_err().reports()[0].0,
+            "template `x.sh` includes `nope.sh`, which is not in templates/shared"
+        );
     }
 
     #[test]

@@ -397,8 +397,13 @@ impl Emulator {
 
     /// An SDK configuration for checks made by the test itself (not through nodectl).
     pub async fn sdk(&self) -> aws_config::SdkConfig {
+        self.sdk_in("us-east-1").await
+    }
+
+    /// [`Emulator::sdk`] in `region`.
+    pub async fn sdk_in(&self, region: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
+            .region(aws_config::Region::new(region.to_string()))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_cloudformation::config::Credentials::new(
                 self.access_key,
@@ -502,14 +507,33 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// CloudFormation silently skips `AWS::SecretsManager::Secret` (`../shared/reference/moto.md`
 /// section 3); LocalStack creates it from the template.
 pub fn create_node_secret_as_cloudformation_would(emulator: &Emulator) {
+    create_secret_as_cloudformation_would(emulator, "us-east-1", "allora-edge-common");
+}
+
+/// [`create_node_secret_as_cloudformation_would`] for the common stack `common_stack` in
+/// `region`.
+pub fn create_secret_as_cloudformation_would(
+    emulator: &Emulator,
+    region: &str,
+    common_stack: &str,
+) {
     let rt = runtime();
-    let client = aws_sdk_secretsmanager::Client::new(&rt.block_on(emulator.sdk()));
+    let client = aws_sdk_secretsmanager::Client::new(&rt.block_on(emulator.sdk_in(region)));
     rt.block_on(
         client
             .create_secret()
-            .name("allora-edge-common/node-secrets")
+            .name(format!("{common_stack}/node-secrets"))
             .secret_string("{}")
             .send(),
     )
     .expect("create the node secret");
+}
+
+/// The upstream Theta sample (`lib/theta/sample-configs/.env-sample-full`, branch v1) with its
+/// account placeholder filled in: the only change a user makes.
+pub fn theta_sample(account: &str) -> String {
+    upstream("theta-v1.env-sample-full").replace(
+        "AWS_ACCOUNT_ID=\"xxxxxxxxxxx\"",
+        &format!("AWS_ACCOUNT_ID=\"{account}\""),
+    )
 }

@@ -1,0 +1,257 @@
+//! Deploy-time lookups: template parameter values a stack takes from the account (the default
+//! VPC, its CIDR block and a subnet) rather than from the `.env` file. Resolved right before a
+//! deploy, after the account check; `render` leaves these parameters without a default.
+
+use aws_sdk_ec2::types::{Filter, LocationType};
+
+use super::Engine;
+use crate::aws::AwsError;
+use crate::blueprint::{Lookup, StackPlan};
+use crate::error::{Error, Result};
+
+/// The network a [`Lookup::DefaultVpc`] resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultVpc {
+    /// `vpc-…`.
+    pub vpc_id: String,
+    /// The VPC's primary IPv4 CIDR block, e.g. `172.31.0.0/16`.
+    pub vpc_cidr: String,
+    /// `subnet-…`: a default subnet (public: it maps public IPv4 addresses on launch).
+    pub subnet_id: String,
+    /// The subnet's Availability Zone, e.g. `us-east-1a`.
+    pub availability_zone: String,
+}
+
+impl DefaultVpc {
+    /// As template parameters, in [`Lookup::parameters`] order.
+    pub fn parameters(&self) -> Vec<(String, String)> {
+        vec![
+            ("VpcId".into(), self.vpc_id.clone()),
+            ("VpcCidr".into(), self.vpc_cidr.clone()),
+            ("SubnetId".into(), self.subnet_id.clone()),
+            ("AvailabilityZone".into(), self.availability_zone.clone()),
+        ]
+    }
+}
+
+fn aws_error(action: String, err: AwsError) -> Error {
+    let hint = err.generic_hint();
+    Error::aws(action, err, hint)
+}
+
+/// `stack` with the values of its lookups added to its parameters. A stack that exists
+/// already keeps the values it was deployed with (a different subnet would replace the
+/// instance and its data volume); otherwise each lookup asks EC2. Prints what it chose.
+///
+/// Errors: no default VPC (hint: `aws ec2 create-default-vpc`), no default subnet, the
+/// instance type offered in none of the VPC's zones, or an AWS error.
+pub async fn resolve(
+    engine: &Engine<'_>,
+    ec2: &aws_sdk_ec2::Client,
+    stack: &StackPlan,
+) -> Result<StackPlan> {
+    let mut resolved = stack.clone();
+    if stack.lookups.is_empty() {
+        return Ok(resolved);
+    }
+    let previous = deployed_parameters(engine, &stack.name).await?;
+    for lookup in &stack.lookups {
+        let names = lookup.parameters();
+        let kept: Vec<(String, String)> = names
+            .iter()
+            .filter_map(|name| {
+                previous
+                    .iter()
+                    .find(|(key, value)| key == name && !value.is_empty())
+                    .cloned()
+            })
+            .collect();
+        if kept.len() == names.len() {
+            engine.printer.info(&format!(
+                "keeping the network of the deployed stack `{}`: {}",
+                stack.name,
+                kept.iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            resolved.parameters.extend(kept);
+            continue;
+        }
+        match lookup {
+            Lookup::DefaultVpc { instance_type } => {
+                let vpc = default_vpc(ec2, &engine.region, &stack.name, instance_type).await?;
+                engine.printer.info(&format!(
+                    "default VPC {} ({}), subnet {} in {}",
+                    vpc.vpc_id, vpc.vpc_cidr, vpc.subnet_id, vpc.availability_zone
+                ));
+                resolved.parameters.extend(vpc.parameters());
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+/// The parameters of the deployed stack `name`, or none when it does not exist (or only as a
+/// stack in REVIEW_IN_PROGRESS, which has no resources).
+async fn deployed_parameters(engine: &Engine<'_>, name: &str) -> Result<Vec<(String, String)>> {
+    let described = engine
+        .read("reading the stack's parameters", || async {
+            engine
+                .cfn
+                .describe_stacks()
+                .stack_name(name)
+                .send()
+                .await
+                .map_err(AwsError::from_sdk)
+        })
+        .await;
+    let output = match described {
+        Ok(output) => output,
+        Err(err) if err.is_stack_not_found() => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(aws_error(
+                format!("cannot read stack `{name}` in `{}`", engine.region),
+                err,
+            ))
+        }
+    };
+    let Some(stack) = output.stacks().first() else {
+        return Ok(Vec::new());
+    };
+    let status = stack.stack_status().map(|s| s.as_str()).unwrap_or_default();
+    if matches!(status, "REVIEW_IN_PROGRESS" | "DELETE_COMPLETE") {
+        return Ok(Vec::new());
+    }
+    Ok(stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_string(),
+                p.resolved_value()
+                    .or(p.parameter_value())
+                    .unwrap_or_default()
+                    .to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// Finds the region's default VPC and a default subnet in the first Availability Zone (by
+/// name) that offers `instance_type` (EC2 DescribeVpcs `isDefault`, DescribeSubnets
+/// `default-for-az`, DescribeInstanceTypeOfferings; Amazon VPC User Guide, "Default VPCs").
+pub async fn default_vpc(
+    ec2: &aws_sdk_ec2::Client,
+    region: &str,
+    stack: &str,
+    instance_type: &str,
+) -> Result<DefaultVpc> {
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("isDefault", "true"))
+        .send()
+        .await
+        .map_err(|e| {
+            aws_error(
+                format!("cannot look up the default VPC in `{region}` (EC2 DescribeVpcs)"),
+                AwsError::from_sdk(e),
+            )
+        })?;
+    let Some(vpc) = vpcs.vpcs().first() else {
+        return Err(Error::usage(
+            format!(
+                "there is no default VPC in `{region}`, and stack `{stack}` puts the node in it"
+            ),
+            format!(
+                "create it with `aws ec2 create-default-vpc --region {region}`, then deploy again"
+            ),
+        ));
+    };
+    let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
+    let vpc_cidr = vpc.cidr_block().unwrap_or_default().to_string();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(filter("vpc-id", &vpc_id))
+        .filters(filter("default-for-az", "true"))
+        .send()
+        .await
+        .map_err(|e| {
+            aws_error(
+                format!(
+                    "cannot list the subnets of the default VPC {vpc_id} (EC2 DescribeSubnets)"
+                ),
+                AwsError::from_sdk(e),
+            )
+        })?;
+    let mut subnets: Vec<(String, String)> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.availability_zone()?.to_string(),
+                s.subnet_id()?.to_string(),
+            ))
+        })
+        .collect();
+    subnets.sort();
+    if subnets.is_empty() {
+        return Err(Error::usage(
+            format!("the default VPC {vpc_id} in `{region}` has no default subnet"),
+            format!(
+                "create one with `aws ec2 create-default-subnet --availability-zone \
+                 {region}a --region {region}`, then deploy again"
+            ),
+        ));
+    }
+    let offered = ec2
+        .describe_instance_type_offerings()
+        .location_type(LocationType::AvailabilityZone)
+        .filters(filter("instance-type", instance_type))
+        .send()
+        .await;
+    let (availability_zone, subnet_id) = match offered {
+        Ok(output) => {
+            let zones: Vec<&str> = output
+                .instance_type_offerings()
+                .iter()
+                .filter_map(|o| o.location())
+                .collect();
+            subnets
+                .into_iter()
+                .find(|(zone, _)| zones.contains(&zone.as_str()))
+                .ok_or_else(|| {
+                    Error::usage(
+                        format!(
+                            "instance type {instance_type} is offered in none of the zones of \
+                             the default VPC {vpc_id} in `{region}`{}",
+                            if zones.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (it is offered in {})", zones.join(", "))
+                            }
+                        ),
+                        "choose an instance type offered in the region (`aws ec2 \
+                         describe-instance-type-offerings --location-type availability-zone`), \
+                         or create a default subnet in a zone that offers it",
+                    )
+                })?
+        }
+        Err(err) => {
+            // Only a hint for the zone choice: without it, the first zone by name.
+            let err = AwsError::from_sdk(err);
+            tracing::warn!(
+                "cannot list the zones that offer {instance_type} ({err}); using the first \
+                 default subnet"
+            );
+            subnets.remove(0)
+        }
+    };
+    Ok(DefaultVpc {
+        vpc_id,
+        vpc_cidr,
+        subnet_id,
+        availability_zone,
+    })
+}
