@@ -160,6 +160,132 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     );
 }
 
+/// The Theta blueprint's password, the same way: piped in with `--secret-stdin`, then kept on a
+/// redeploy without it, through the whole lifecycle on LocalStack (which also exercises the
+/// default VPC lookup and the lifecycle of both Theta stacks).
+#[test]
+fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
+    const PASSWORD: &str = "qzjxw-theta-canary-password";
+    let emulator = Emulator::localstack();
+    let workspace =
+        Workspace::new(&crate::support::theta_sample(emulator.account)).with_emulator(&emulator);
+    let check = |what: &str, out: &crate::support::Output| {
+        clean(&format!("{what} stdout"), &out.stdout);
+        clean(&format!("{what} stderr"), &out.stderr);
+    };
+    let out = workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--yes",
+            "-v",
+            "--secret-stdin",
+            "EDGE_NODE_PASSWORD",
+            "-O",
+            "out.json",
+        ],
+        &format!("{PASSWORD}\n"),
+        &[],
+    );
+    out.success();
+    check("deploy", &out);
+    for expected in [
+        "stack `theta-edge-common` is CREATE_COMPLETE\n",
+        "default VPC vpc-",
+        "stored the edge node password of `theta-edge-single-node-mainnet` in the Secrets \
+         Manager secret `theta-edge-common/node-secrets` (value not shown)\n",
+        "stack `theta-edge-single-node-mainnet` is CREATE_COMPLETE\n",
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}\n{}", out.stderr);
+    }
+    let file = std::fs::read_to_string(workspace.path("out.json")).unwrap();
+    clean("the outputs file", &file);
+    let outputs: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert!(
+        outputs["theta-edge-single-node-mainnet"]["singleinstanceid"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("i-"))
+    );
+
+    for args in [
+        ["outputs", "-v", "--output", "json"],
+        ["status", "-v", "--output", "json"],
+    ] {
+        let out = workspace.run(&args);
+        out.success();
+        check(args[0], &out);
+    }
+    let rt = runtime();
+    let sdk = rt.block_on(emulator.sdk_in("us-east-2"));
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    for stack in ["theta-edge-common", "theta-edge-single-node-mainnet"] {
+        let template = rt
+            .block_on(cfn.get_template().stack_name(stack).send())
+            .unwrap();
+        clean(
+            &format!("{stack}'s template"),
+            template.template_body().unwrap(),
+        );
+        let described = rt
+            .block_on(cfn.describe_stacks().stack_name(stack).send())
+            .unwrap();
+        clean(
+            &format!("{stack}'s parameters and outputs"),
+            &format!(
+                "{:?} {:?}",
+                described.stacks()[0].parameters(),
+                described.stacks()[0].outputs()
+            ),
+        );
+    }
+    // The positive control.
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let stored = || {
+        let value = rt
+            .block_on(
+                secrets
+                    .get_secret_value()
+                    .secret_id("theta-edge-common/node-secrets")
+                    .send(),
+            )
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(value.secret_string().unwrap()).unwrap()
+    };
+    assert_eq!(
+        stored()["theta-edge-single-node-mainnet"]["password"],
+        PASSWORD
+    );
+
+    // A redeploy without the password keeps the stored one, and the network.
+    let out = workspace.run(&["deploy", "single-node", "--yes", "-v"]);
+    out.success();
+    check("redeploy", &out);
+    assert!(out.stderr.contains(
+        "unchanged: the edge node password of `theta-edge-single-node-mainnet` in the Secrets \
+         Manager secret `theta-edge-common/node-secrets` (value not shown)\n"
+    ));
+    assert!(out.stderr.contains(
+        "keeping the network of the deployed stack `theta-edge-single-node-mainnet`: VpcId=vpc-"
+    ));
+    assert_eq!(
+        stored()["theta-edge-single-node-mainnet"]["password"],
+        PASSWORD
+    );
+
+    let out = workspace.run(&["destroy", "--yes", "-v"]);
+    out.success();
+    check("destroy", &out);
+    assert!(out.stderr.contains(
+        "the secret `theta-edge-common/node-secrets` (edge node passwords) is scheduled for \
+         deletion on "
+    ));
+    assert!(
+        !out.stderr.contains("left these resources behind"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn secret_stdin_needs_yes_and_a_secret_key() {
     let workspace = Workspace::upstream("123456789012");

@@ -865,3 +865,47 @@ fn the_launcher_helper_is_the_tested_function() {
         "theta-edge-node.service does not write its env file with the helper"
     );
 }
+
+/// Regression: the CloudWatch agent ignores a global `append_dimensions` whose value is not its
+/// own `${aws:InstanceId}` placeholder, and adds a `host` dimension by default, so the
+/// dashboards' `InstanceId` metrics stayed empty. Every plugin carries the instance id instead.
+#[test]
+fn the_cloudwatch_agent_config_puts_the_instance_id_on_every_plugin() {
+    let script = repo().join("templates/shared/cloudwatch-agent.sh");
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            ". '{}'; cw_agent_config '{{\"mem\": {{\"measurement\": [\"used_percent\"]}}, \
+             \"disk\": {{\"resources\": [\"/data\"]}}}}' i-0123456789abcdef0",
+            script.display()
+        ))
+        .output()
+        .expect("run bash");
+    assert!(output.status.success(), "{output:?}");
+    let config: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(config["agent"]["omit_hostname"], true, "{config}");
+    assert!(
+        config["metrics"].get("append_dimensions").is_none(),
+        "{config}"
+    );
+    let plugins = config["metrics"]["metrics_collected"].as_object().unwrap();
+    assert_eq!(plugins.len(), 2);
+    for (name, plugin) in plugins {
+        assert_eq!(
+            plugin["append_dimensions"],
+            serde_json::json!({"InstanceId": "i-0123456789abcdef0"}),
+            "{name}"
+        );
+    }
+    assert_eq!(plugins["disk"]["resources"], serde_json::json!(["/data"]));
+    for user_data in [allora(), theta("enabled")] {
+        let text = user_data.rendered();
+        assert_eq!(
+            text.matches("append_dimensions: {").count(),
+            1,
+            "the agent is configured only through start_cw_agent"
+        );
+        assert!(!text.contains("\"append_dimensions\""));
+        assert!(text.contains("\nstart_cw_agent "));
+    }
+}

@@ -66,6 +66,10 @@ const SHARED: &[(&str, &str)] = &[
         "data-volume.sh",
         include_str!("../../templates/shared/data-volume.sh"),
     ),
+    (
+        "cloudwatch-agent.sh",
+        include_str!("../../templates/shared/cloudwatch-agent.sh"),
+    ),
 ];
 
 /// Replaces every `# nodectl:include <file>` line of `source` with the text of

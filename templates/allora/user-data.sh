@@ -124,25 +124,11 @@ log "installing docker compose $COMPOSE_VERSION"
 retry install_compose_plugin
 docker compose version
 
-# 4. CloudWatch agent. The instance id is written in (its placeholder needs the Fn::Sub escape).
+# 4. CloudWatch agent: memory and disk use, dimension InstanceId (as the dashboard asks).
+# nodectl:include cloudwatch-agent.sh
 log "configuring the CloudWatch agent"
-CW_AGENT_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/nodectl-amazon-cloudwatch-agent.json
-INSTANCE_ID=$(cloud-init query instance_id)
-cat >"$CW_AGENT_CONFIG" <<EOF
-{
-  "agent": {"metrics_collection_interval": 60, "run_as_user": "root"},
-  "metrics": {
-    "namespace": "CWAgent",
-    "append_dimensions": {"InstanceId": "$INSTANCE_ID"},
-    "metrics_collected": {
-      "mem": {"measurement": ["mem_used_percent"]},
-      "disk": {"measurement": ["used_percent"], "resources": ["/", "/data"], "drop_device": true}
-    }
-  }
-}
-EOF
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
-  -c "file:$CW_AGENT_CONFIG"
+start_cw_agent '{"mem": {"measurement": ["mem_used_percent"]},
+  "disk": {"measurement": ["used_percent"], "resources": ["/", "/data"], "drop_device": true}}'
 
 # 5. The model repo (compose services inference, worker) and the node's files.
 log "cloning $MODEL_REPO into $MODEL_DIR"

@@ -84,26 +84,20 @@ if [ "$EDGE_NODE_GPU" = enabled ]; then
   GPUS="--gpus all"
 fi
 
-# CloudWatch agent: upstream's measurements; instance id written in (the agent's placeholder
-# needs the Fn::Sub escape), no host dimension.
+# CloudWatch agent: upstream's measurements, dimension InstanceId (as the dashboard asks).
+# nodectl:include cloudwatch-agent.sh
 log "configuring the CloudWatch agent"
-CW_CONFIG=/opt/aws/amazon-cloudwatch-agent/etc/nodectl-amazon-cloudwatch-agent.json
 DATA_DEV=$(basename "$(findmnt -n -o SOURCE /data)")
 [ "$DATA_DEV" = "$DATA_DEVICE_NAME" ] ||
   log "warning: /data is $DATA_DEV, the dashboard shows DataDeviceName $DATA_DEVICE_NAME"
-jq -n --arg id "$(cloud-init query instance_id)" --arg dev "$DATA_DEV" --arg p "$DATA_DEVICE_NAME" '{
-  agent: {metrics_collection_interval: 60, run_as_user: "root", omit_hostname: true},
-  metrics: {namespace: "CWAgent", metrics_collected: ({
-    cpu: {measurement: ["usage_idle", "usage_iowait", "usage_user", "usage_system"], totalcpu: true},
-    disk: {measurement: ["used_percent"], resources: ["/", "/data"], drop_device: true},
-    diskio: {measurement: ["io_time", "read_bytes", "write_bytes", "reads", "writes", "read_time",
-      "write_time", "iops_in_progress"], resources: ([$dev, $p] | unique)},
-    mem: {measurement: ["used_percent", "cached"]},
-    netstat: {measurement: ["tcp_established", "tcp_time_wait"]},
-    swap: {measurement: ["used_percent"]}
-  } | map_values(. + {append_dimensions: {InstanceId: $id}}))}}' >"$CW_CONFIG"
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
-  -c "file:$CW_CONFIG"
+start_cw_agent "$(jq -n --arg dev "$DATA_DEV" --arg p "$DATA_DEVICE_NAME" '{
+  cpu: {measurement: ["usage_idle", "usage_iowait", "usage_user", "usage_system"], totalcpu: true},
+  disk: {measurement: ["used_percent"], resources: ["/", "/data"], drop_device: true},
+  diskio: {measurement: ["io_time", "read_bytes", "write_bytes", "reads", "writes", "read_time",
+    "write_time", "iops_in_progress"], resources: ([$dev, $p] | unique)},
+  mem: {measurement: ["used_percent", "cached"]},
+  netstat: {measurement: ["tcp_established", "tcp_time_wait"]},
+  swap: {measurement: ["used_percent"]}}')"
 
 # Block height and peer count (one metric: per-peer metrics cost money), every minute.
 cat >/usr/local/bin/theta-edge-metrics <<'EOF'
