@@ -681,6 +681,10 @@ mod moto {
                     template["Resources"]["DataVolume"]["DeletionPolicy"], "Delete",
                     "destroy deletes the data volume"
                 );
+                assert_eq!(
+                    template["Resources"]["DataVolume"]["UpdateReplacePolicy"], "Snapshot",
+                    "an update that replaces the volume keeps a snapshot of the node's keystore"
+                );
             }
 
             // The dashboard: moto 5.2.5 has no route for the RPC v2 CBOR protocol that
@@ -795,5 +799,69 @@ mod moto {
                 .all(|s| *s == "NOT_DEPLOYED" || *s == "DELETE_COMPLETE"),
             "{states:?}"
         );
+    }
+}
+
+/// The default VPC lookup's user-facing failure, against moto with its default VPC deleted.
+mod no_default_vpc {
+    use aws_sdk_ec2::types::Filter;
+
+    use crate::support::{runtime, theta_sample, Emulator, Workspace};
+
+    #[test]
+    fn a_region_without_a_default_vpc_gets_the_create_default_vpc_hint() {
+        let emulator = Emulator::moto();
+        let workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
+        workspace
+            .run(&["deploy", "common", "--yes", "--method", "direct"])
+            .success();
+
+        // Delete the default VPC the way `aws ec2 delete-vpc` needs it: subnets and internet
+        // gateway first.
+        let rt = runtime();
+        let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(emulator.sdk_in("us-east-2")));
+        let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+        let vpcs = rt
+            .block_on(ec2.describe_vpcs().filters(filter("isDefault", "true")).send())
+            .unwrap();
+        let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+        let subnets = rt
+            .block_on(ec2.describe_subnets().filters(filter("vpc-id", &vpc)).send())
+            .unwrap();
+        for subnet in subnets.subnets() {
+            rt.block_on(ec2.delete_subnet().subnet_id(subnet.subnet_id().unwrap()).send())
+                .unwrap();
+        }
+        let gateways = rt
+            .block_on(
+                ec2.describe_internet_gateways()
+                    .filters(filter("attachment.vpc-id", &vpc))
+                    .send(),
+            )
+            .unwrap();
+        for gateway in gateways.internet_gateways() {
+            let id = gateway.internet_gateway_id().unwrap();
+            rt.block_on(
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(&vpc)
+                    .send(),
+            )
+            .unwrap();
+            rt.block_on(ec2.delete_internet_gateway().internet_gateway_id(id).send())
+                .unwrap();
+        }
+        rt.block_on(ec2.delete_vpc().vpc_id(&vpc).send()).unwrap();
+
+        let out = workspace.run(&["deploy", "single-node", "--yes", "--method", "direct"]);
+        out.expect_code(1);
+        assert_eq!(
+            out.stderr,
+            "error: there is no default VPC in `us-east-2`, and stack \
+             `theta-edge-single-node-mainnet` puts the node in it\n\
+             hint: create it with `aws ec2 create-default-vpc --region us-east-2`, then deploy \
+             again\n"
+        );
+        assert_eq!(out.stdout, "");
     }
 }
