@@ -822,15 +822,27 @@ mod no_default_vpc {
         let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(emulator.sdk_in("us-east-2")));
         let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
         let vpcs = rt
-            .block_on(ec2.describe_vpcs().filters(filter("isDefault", "true")).send())
+            .block_on(
+                ec2.describe_vpcs()
+                    .filters(filter("isDefault", "true"))
+                    .send(),
+            )
             .unwrap();
         let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
         let subnets = rt
-            .block_on(ec2.describe_subnets().filters(filter("vpc-id", &vpc)).send())
+            .block_on(
+                ec2.describe_subnets()
+                    .filters(filter("vpc-id", &vpc))
+                    .send(),
+            )
             .unwrap();
         for subnet in subnets.subnets() {
-            rt.block_on(ec2.delete_subnet().subnet_id(subnet.subnet_id().unwrap()).send())
-                .unwrap();
+            rt.block_on(
+                ec2.delete_subnet()
+                    .subnet_id(subnet.subnet_id().unwrap())
+                    .send(),
+            )
+            .unwrap();
         }
         let gateways = rt
             .block_on(
