@@ -19,6 +19,7 @@ mod engine;
 mod localstack;
 mod moto;
 mod render;
+mod scan;
 mod secrets;
 mod theta;
 mod userdata;
