@@ -365,9 +365,9 @@ fn a_template_over_the_inline_limit_is_refused_before_any_request() {
     }
     let shared = workspace.path("templates/shared");
     std::fs::create_dir_all(&shared).unwrap();
-    for file in ["prelude.sh", "data-volume.sh"] {
-        let from = crate::support::repo().join("templates/shared").join(file);
-        std::fs::copy(from, shared.join(file)).unwrap();
+    for entry in std::fs::read_dir(crate::support::repo().join("templates/shared")).unwrap() {
+        let from = entry.unwrap().path();
+        std::fs::copy(&from, shared.join(from.file_name().unwrap())).unwrap();
     }
     // The dashboard body is part of the template but not of the user data: pad it (trailing
     // whitespace keeps it valid JSON).

@@ -16,16 +16,12 @@ use serde_json::{json, Value};
 use super::offchain;
 use super::validate::{self, InstanceType, Ipv4Cidr};
 use super::volume::{self, DataVolume};
-use super::{
-    user_data_size, AccountSetting, BlueprintKind, KeySpec, Plan, Reader, StackPlan, StackRole,
-    USER_DATA_LIMIT,
-};
+use super::{AccountSetting, BlueprintKind, KeySpec, Plan, Reader};
 use crate::error::{ConfigIssue, Error, Result};
 use crate::secrets::{
     check_mnemonic, secret_name, Mnemonic, NodeSecrets, SecretContent, SecretValue,
 };
 use crate::settings::Settings;
-use crate::template;
 
 /// The common stack's name.
 pub const COMMON_STACK: &str = "allora-edge-common";
@@ -38,16 +34,13 @@ const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/allora/single-n
 const USER_DATA: &str = include_str!("../../templates/allora/user-data.sh");
 const DASHBOARD: &str = include_str!("../../templates/allora/dashboard.json");
 
-/// Where rendering inserts the user data script in `single-node.json`.
-pub const USER_DATA_POINTER: &str = "/Resources/Instance/Properties/UserData/Fn::Base64/Fn::Sub/0";
+pub use super::{DASHBOARD_POINTER, USER_DATA_POINTER};
 /// Where rendering writes the security group's ingress rules (one per
 /// `NODECTL_INGRESS_PORTS` port) in `single-node.json`.
 pub const INGRESS_POINTER: &str = "/Resources/SecurityGroup/Properties/SecurityGroupIngress";
 /// The longest template parameter value CloudFormation accepts: 4,096 bytes (CloudFormation
 /// User Guide, "CloudFormation quotas": parameter value).
 pub const PARAMETER_LIMIT: usize = 4096;
-/// Where rendering inserts the dashboard body in `single-node.json`.
-pub const DASHBOARD_POINTER: &str = "/Resources/Dashboard/Properties/DashboardBody/Fn::Sub";
 
 const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> KeySpec {
     KeySpec {
@@ -743,10 +736,6 @@ pub fn is_secret_name(name: &str) -> bool {
 pub fn plan(settings: &Settings) -> Result<Plan> {
     let (config, warnings) = read(settings)?;
     let single_node = config.single_node_stack();
-    let common_parameters = vec![(
-        "NodeStackNamePrefix".to_string(),
-        SINGLE_NODE_STACK.to_string(),
-    )];
     let volume = config.data_volume;
     let node = &config.node;
     let offchain_config = aws_smithy_types::base64::encode(node.offchain_config.to_string());
@@ -805,51 +794,23 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
     .collect();
-    let tags = |role: StackRole| {
-        vec![
-            ("nodectl:blueprint".to_string(), "allora".to_string()),
-            ("nodectl:stack".to_string(), role.name().to_string()),
-        ]
-    };
-    let user_data =
-        template::expand_includes(&template::load("allora", "user-data.sh", USER_DATA)?)?;
-    let rendered_size = user_data_size(&user_data.text, &single_node_parameters, &single_node);
-    if rendered_size > USER_DATA_LIMIT {
-        return Err(Error::Config(vec![ConfigIssue::general(format!(
-            "the instance's user data would be {rendered_size} bytes, more than the \
-             {USER_DATA_LIMIT} bytes EC2 accepts"
-        ))
-        .hint("configure fewer topics or shorter MODEL_ENV_VARS values")]));
-    }
-    let common_template = template::load("allora", "common.json", COMMON_TEMPLATE)?;
-    let single_node_template = template::load("allora", "single-node.json", SINGLE_NODE_TEMPLATE)?;
-    let dashboard = template::load("allora", "dashboard.json", DASHBOARD)?;
-    let stacks = vec![
-        StackPlan {
-            role: StackRole::Common,
-            name: COMMON_STACK.to_string(),
-            template: template::render(&common_template, &common_parameters, &[])?,
-            parameters: common_parameters,
-            tags: tags(StackRole::Common),
-            lookups: Vec::new(),
+    let stacks = super::render_stacks(super::StackInputs {
+        blueprint: BlueprintKind::Allora,
+        files: super::TemplateFiles {
+            common: COMMON_TEMPLATE,
+            single_node: SINGLE_NODE_TEMPLATE,
+            user_data: USER_DATA,
+            dashboard: DASHBOARD,
         },
-        StackPlan {
-            role: StackRole::SingleNode,
-            name: single_node,
-            template: template::render(
-                &single_node_template,
-                &single_node_parameters,
-                &[
-                    (USER_DATA_POINTER, Value::String(user_data.text.to_string())),
-                    (DASHBOARD_POINTER, Value::String(dashboard.text.to_string())),
-                    (INGRESS_POINTER, Value::Array(ingress)),
-                ],
-            )?,
-            parameters: single_node_parameters,
-            tags: tags(StackRole::SingleNode),
-            lookups: Vec::new(),
-        },
-    ];
+        common_stack: COMMON_STACK,
+        node_stack_prefix: SINGLE_NODE_STACK,
+        node_stack: single_node,
+        node_parameters: single_node_parameters,
+        node_inserts: vec![(INGRESS_POINTER, Value::Array(ingress))],
+        tags: Vec::new(),
+        lookups: Vec::new(),
+        user_data_hint: "configure fewer topics or shorter MODEL_ENV_VARS values",
+    })?;
     let node_secrets = NodeSecrets {
         secret_id: secret_name(COMMON_STACK),
         node: config.single_node_stack(),

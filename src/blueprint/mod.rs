@@ -10,7 +10,10 @@ pub mod volume;
 use std::ops::RangeInclusive;
 
 use crate::error::{ConfigIssue, Error, Result, Source};
+use serde_json::Value;
+
 use crate::settings::{Setting, Settings};
+use crate::template;
 
 /// The blueprints nodectl knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,6 +354,106 @@ pub fn user_data_size(script: &str, parameters: &[(String, String)], stack: &str
         rendered = rendered.replace(&format!("${{{name}}}"), value);
     }
     rendered.len()
+}
+
+/// A blueprint's template files (`templates/<blueprint>/`), embedded in the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateFiles {
+    /// `common.json`.
+    pub common: &'static str,
+    /// `single-node.json`.
+    pub single_node: &'static str,
+    /// `user-data.sh`, inserted at [`USER_DATA_POINTER`] (its includes expanded).
+    pub user_data: &'static str,
+    /// `dashboard.json`, inserted at [`DASHBOARD_POINTER`].
+    pub dashboard: &'static str,
+}
+
+/// Where rendering inserts the user data script in every `single-node.json`.
+pub const USER_DATA_POINTER: &str = "/Resources/Instance/Properties/UserData/Fn::Base64/Fn::Sub/0";
+/// Where rendering inserts the dashboard body in every `single-node.json`.
+pub const DASHBOARD_POINTER: &str = "/Resources/Dashboard/Properties/DashboardBody/Fn::Sub";
+
+/// What a blueprint's two stacks are made of; [`render_stacks`] checks and renders them.
+pub struct StackInputs {
+    /// The blueprint (its name tags the stacks and names the template directory).
+    pub blueprint: BlueprintKind,
+    /// The template files.
+    pub files: TemplateFiles,
+    /// The common stack's name.
+    pub common_stack: &'static str,
+    /// The prefix of the node stacks' names (the common stack's `NodeStackNamePrefix`: its
+    /// role may signal those stacks only).
+    pub node_stack_prefix: &'static str,
+    /// This node stack's name.
+    pub node_stack: String,
+    /// The node stack's parameters, in template order.
+    pub node_parameters: Vec<(String, String)>,
+    /// Further insertions into the node template, as `(pointer, value)`.
+    pub node_inserts: Vec<(&'static str, Value)>,
+    /// Tags on both stacks besides `nodectl:blueprint` and `nodectl:stack`.
+    pub tags: Vec<(String, String)>,
+    /// The node stack's deploy-time lookups.
+    pub lookups: Vec<Lookup>,
+    /// The hint when the rendered user data exceeds [`USER_DATA_LIMIT`].
+    pub user_data_hint: &'static str,
+}
+
+/// Renders the common and the node stack of `inputs`. Errors: the rendered user data exceeds
+/// EC2's [`USER_DATA_LIMIT`], or a template file from `NODECTL_TEMPLATES_DIR` is broken.
+pub fn render_stacks(inputs: StackInputs) -> Result<Vec<StackPlan>> {
+    let name = inputs.blueprint.name();
+    let tags = |role: StackRole| {
+        let mut tags = vec![
+            ("nodectl:blueprint".to_string(), name.to_string()),
+            ("nodectl:stack".to_string(), role.name().to_string()),
+        ];
+        tags.extend(inputs.tags.iter().cloned());
+        tags
+    };
+    let user_data = template::expand_includes(&template::load(
+        name,
+        "user-data.sh",
+        inputs.files.user_data,
+    )?)?;
+    let size = user_data_size(&user_data.text, &inputs.node_parameters, &inputs.node_stack);
+    if size > USER_DATA_LIMIT {
+        return Err(Error::Config(vec![ConfigIssue::general(format!(
+            "the instance's user data would be {size} bytes, more than the {USER_DATA_LIMIT} \
+             bytes EC2 accepts"
+        ))
+        .hint(inputs.user_data_hint)]));
+    }
+    let common_template = template::load(name, "common.json", inputs.files.common)?;
+    let node_template = template::load(name, "single-node.json", inputs.files.single_node)?;
+    let dashboard = template::load(name, "dashboard.json", inputs.files.dashboard)?;
+    let common_parameters = vec![(
+        "NodeStackNamePrefix".to_string(),
+        inputs.node_stack_prefix.to_string(),
+    )];
+    let mut inserts = vec![
+        (USER_DATA_POINTER, Value::String(user_data.text.to_string())),
+        (DASHBOARD_POINTER, Value::String(dashboard.text.to_string())),
+    ];
+    inserts.extend(inputs.node_inserts);
+    Ok(vec![
+        StackPlan {
+            role: StackRole::Common,
+            name: inputs.common_stack.to_string(),
+            template: template::render(&common_template, &common_parameters, &[])?,
+            parameters: common_parameters,
+            tags: tags(StackRole::Common),
+            lookups: Vec::new(),
+        },
+        StackPlan {
+            role: StackRole::SingleNode,
+            name: inputs.node_stack,
+            template: template::render(&node_template, &inputs.node_parameters, &inserts)?,
+            parameters: inputs.node_parameters,
+            tags: tags(StackRole::SingleNode),
+            lookups: inputs.lookups,
+        },
+    ])
 }
 
 /// Reads typed values for a blueprint, collecting every problem instead of stopping at the

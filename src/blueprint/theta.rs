@@ -8,18 +8,12 @@
 //! `theta-edge-single-node-<network>-<name>` for further nodes, which share the common stack.
 //! The node goes into the account's default VPC, looked up at deploy time.
 
-use serde_json::Value;
-
 use super::validate::{self, InstanceType};
 use super::volume::{self, DataVolume};
-use super::{
-    user_data_size, AccountSetting, BlueprintKind, KeySpec, Lookup, Plan, Reader, StackPlan,
-    StackRole, USER_DATA_LIMIT,
-};
-use crate::error::{ConfigIssue, Error, Result};
+use super::{AccountSetting, BlueprintKind, KeySpec, Lookup, Plan, Reader};
+use crate::error::Result;
 use crate::secrets::{secret_name, NodeSecrets, SecretContent, SecretValue};
 use crate::settings::Settings;
-use crate::template;
 
 /// The common stack's name.
 pub const COMMON_STACK: &str = "theta-edge-common";
@@ -45,11 +39,6 @@ const COMMON_TEMPLATE: &str = include_str!("../../templates/theta/common.json");
 const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/theta/single-node.json");
 const USER_DATA: &str = include_str!("../../templates/theta/user-data.sh");
 const DASHBOARD: &str = include_str!("../../templates/theta/dashboard.json");
-
-/// Where rendering inserts the user data script in `single-node.json`.
-pub const USER_DATA_POINTER: &str = super::allora::USER_DATA_POINTER;
-/// Where rendering inserts the dashboard body in `single-node.json`.
-pub const DASHBOARD_POINTER: &str = super::allora::DASHBOARD_POINTER;
 
 const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> KeySpec {
     KeySpec {
@@ -364,10 +353,6 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
     let (config, warnings) = read(settings)?;
     let single_node = config.single_node_stack();
     let volume = config.data_volume;
-    let common_parameters = vec![(
-        "NodeStackNamePrefix".to_string(),
-        SINGLE_NODE_STACK.to_string(),
-    )];
     let single_node_parameters: Vec<(String, String)> = [
         ("CommonStackName", COMMON_STACK.to_string()),
         (
@@ -393,56 +378,26 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
     .collect();
-    let tags = |role: StackRole| {
-        vec![
-            ("nodectl:blueprint".to_string(), "theta".to_string()),
-            ("nodectl:stack".to_string(), role.name().to_string()),
-            ("Project".to_string(), PROJECT_TAG.to_string()),
-        ]
-    };
-    let user_data =
-        template::expand_includes(&template::load("theta", "user-data.sh", USER_DATA)?)?;
-    let rendered_size = user_data_size(&user_data.text, &single_node_parameters, &single_node);
-    if rendered_size > USER_DATA_LIMIT {
-        return Err(Error::Config(vec![ConfigIssue::general(format!(
-            "the instance's user data would be {rendered_size} bytes, more than the \
-             {USER_DATA_LIMIT} bytes EC2 accepts"
-        ))
-        .hint(format!(
-            "a defect of the built-in template: report it (or shorten the script with {})",
-            template::TEMPLATES_DIR_ENV
-        ))]));
-    }
-    let common_template = template::load("theta", "common.json", COMMON_TEMPLATE)?;
-    let single_node_template = template::load("theta", "single-node.json", SINGLE_NODE_TEMPLATE)?;
-    let dashboard = template::load("theta", "dashboard.json", DASHBOARD)?;
-    let stacks = vec![
-        StackPlan {
-            role: StackRole::Common,
-            name: COMMON_STACK.to_string(),
-            template: template::render(&common_template, &common_parameters, &[])?,
-            parameters: common_parameters,
-            tags: tags(StackRole::Common),
-            lookups: Vec::new(),
+    let stacks = super::render_stacks(super::StackInputs {
+        blueprint: BlueprintKind::Theta,
+        files: super::TemplateFiles {
+            common: COMMON_TEMPLATE,
+            single_node: SINGLE_NODE_TEMPLATE,
+            user_data: USER_DATA,
+            dashboard: DASHBOARD,
         },
-        StackPlan {
-            role: StackRole::SingleNode,
-            name: single_node.clone(),
-            template: template::render(
-                &single_node_template,
-                &single_node_parameters,
-                &[
-                    (USER_DATA_POINTER, Value::String(user_data.text.to_string())),
-                    (DASHBOARD_POINTER, Value::String(dashboard.text.to_string())),
-                ],
-            )?,
-            parameters: single_node_parameters,
-            tags: tags(StackRole::SingleNode),
-            lookups: vec![Lookup::DefaultVpc {
-                instance_type: config.instance_type.to_string(),
-            }],
-        },
-    ];
+        common_stack: COMMON_STACK,
+        node_stack_prefix: SINGLE_NODE_STACK,
+        node_stack: single_node.clone(),
+        node_parameters: single_node_parameters,
+        node_inserts: Vec::new(),
+        tags: vec![("Project".to_string(), PROJECT_TAG.to_string())],
+        lookups: vec![Lookup::DefaultVpc {
+            instance_type: config.instance_type.to_string(),
+        }],
+        user_data_hint: "a defect of the built-in template: report it (or shorten the script \
+                         with NODECTL_TEMPLATES_DIR)",
+    })?;
     let node_secrets = NodeSecrets {
         secret_id: secret_name(COMMON_STACK),
         node: single_node,
