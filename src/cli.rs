@@ -47,9 +47,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
 
-    /// Format of the data written to stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Format of the data written to stdout (sarif: `check` only).
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Text)]
+    pub output: OutputArg,
 
     /// More detail on stderr (-v: debug logs, -vv: trace logs).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
@@ -87,6 +87,23 @@ pub enum Command {
 
     /// Print each stack's status and last update.
     Status,
+
+    /// Estimate the monthly on-demand cost of the stacks, line by line (offline).
+    ///
+    /// Reads what the rendered templates deploy (instance, EBS volumes, public IPv4, dashboard,
+    /// metrics, secret) and prices it for 730 hours a month from the price table built into
+    /// nodectl (pricing/on-demand.json, with its date and sources). No AWS request is made
+    /// unless --price-list is given.
+    Cost(CostArgs),
+
+    /// Check the stacks against the security, cost and reliability rules (offline).
+    ///
+    /// Evaluates every rendered stack of the blueprint against the built-in AWS CloudFormation
+    /// Guard rules (and the .guard files of --rules DIR) and prints one row per rule and
+    /// finding: control, check, resource, pass / FAIL / suppressed / n/a, the reason, and the
+    /// remark of the seed's Well-Architected checklist row. Exits 6 on a violation. `deploy`
+    /// runs the same check first. See docs/checks.md.
+    Check(CheckArgs),
 
     /// Print a shell completion script.
     Completions {
@@ -159,6 +176,54 @@ pub struct DeployArgs {
     /// --yes, since stdin then cannot answer a prompt.
     #[arg(long, value_name = "KEY")]
     pub secret_stdin: Option<String>,
+
+    /// Deploy even if `nodectl check` finds violations (said loudly on stderr).
+    #[arg(long)]
+    pub skip_checks: bool,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also evaluate the AWS CloudFormation Guard rules files (*.guard) of this directory; a
+    /// catalog.json in it describes them (control, check, remarks).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Check this CloudFormation template (JSON) instead of the blueprint's rendered stacks;
+    /// repeatable. The .env file still says which blueprint's declarations apply.
+    #[arg(long, value_name = "FILE")]
+    pub template: Vec<PathBuf>,
+}
+
+/// The values of `--output`: the printer's formats, and `sarif`, which only `check` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// Human-readable text.
+    Text,
+    /// JSON (one document per command).
+    Json,
+    /// SARIF 2.1.0 (`check` only), for code scanning tools.
+    Sarif,
+}
+
+impl OutputArg {
+    /// The printer's format: SARIF is a JSON document.
+    pub fn format(self) -> OutputFormat {
+        match self {
+            OutputArg::Text => OutputFormat::Text,
+            OutputArg::Json | OutputArg::Sarif => OutputFormat::Json,
+        }
+    }
+}
+
+/// Arguments of `cost`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Ask the AWS Price List API (pricing:GetProducts, in us-east-1) for the instance price,
+    /// with the usual AWS credentials; on failure the built-in table is used, with a warning.
+    #[arg(long)]
+    pub price_list: bool,
 }
 
 /// Arguments of `destroy`.

@@ -30,6 +30,9 @@ pub enum ExitCode {
     FailedState = 4,
     /// 5: `--timeout` elapsed while CloudFormation was still working; the operation goes on.
     Timeout = 5,
+    /// 6: `nodectl check` found violations, or `deploy` refused to deploy because of them
+    /// (before any AWS request). Codes 6 and up are reserved for `check`.
+    ChecksFailed = 6,
     /// 130: interrupted (Ctrl-C); CloudFormation goes on with any operation already started.
     Interrupted = 130,
 }
@@ -43,6 +46,7 @@ Exit codes:
   3    a stack operation failed and was rolled back
   4    a stack operation failed and left the stack in a failed state that needs attention
   5    --timeout elapsed while CloudFormation was still working (the operation goes on)
+  6    check found violations (nodectl check; deploy refuses before any AWS request)
   130  interrupted (Ctrl-C); CloudFormation goes on with an operation already started";
 
 /// Where a configuration value came from: the `.env` file and line, the process environment,
@@ -208,6 +212,17 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// `nodectl check` (or the check before a deploy) found violations.
+    #[error("{summary}")]
+    ChecksFailed {
+        /// E.g. "refusing to deploy: 2 checks failed".
+        summary: String,
+        /// One line per failure: rule, stack and resource, message.
+        details: Vec<String>,
+        /// What to do about it.
+        hint: String,
+    },
+
     /// A local file could not be read or written.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
@@ -247,6 +262,7 @@ impl Error {
             } => ExitCode::RolledBack,
             Error::StackFailed { .. } => ExitCode::FailedState,
             Error::Timeout { .. } => ExitCode::Timeout,
+            Error::ChecksFailed { .. } => ExitCode::ChecksFailed,
             Error::Interrupted => ExitCode::Interrupted,
             _ => ExitCode::Error,
         }
@@ -298,6 +314,14 @@ impl Error {
                 ),
             )],
             Error::Io { .. } => vec![(self.to_string(), None)],
+            Error::ChecksFailed { details, hint, .. } => {
+                let mut message = self.to_string();
+                for detail in details {
+                    message.push_str("\n  ");
+                    message.push_str(detail);
+                }
+                vec![(message, Some(hint.clone()))]
+            }
         }
     }
 }

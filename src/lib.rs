@@ -10,8 +10,10 @@
 
 pub mod aws;
 pub mod blueprint;
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod error;
 pub mod printer;
 pub mod secrets;
@@ -47,7 +49,7 @@ where
         (false, 0) => Verbosity::Normal,
         _ => Verbosity::Verbose,
     };
-    let printer = Printer::terminal(cli.global.output, verbosity);
+    let printer = Printer::terminal(cli.global.output.format(), verbosity);
     init_logging(&printer, cli.global.verbose);
 
     let runtime = match tokio::runtime::Builder::new_current_thread()

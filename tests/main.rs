@@ -12,9 +12,11 @@
 
 mod support;
 
+mod check;
 mod cli;
 
 mod config;
+mod cost;
 mod engine;
 mod localstack;
 mod moto;

@@ -57,6 +57,7 @@ pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> R
         let stack = plan.stack(*role);
         template::check_size(&stack.name, &stack.template)?;
     }
+    super::check::before_deploy(&plan, &roles, args.skip_checks, printer)?;
     let connection = connect(global, &plan).await?;
     let engine = engine(&connection, &plan, printer, args.timeout);
 

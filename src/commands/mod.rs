@@ -2,6 +2,8 @@
 //! connects to AWS only when the verb needs it (after the account check), and prints through
 //! the [`Printer`].
 
+mod check;
+mod cost;
 mod deploy;
 mod destroy;
 mod inspect;
@@ -14,7 +16,7 @@ use clap::CommandFactory;
 
 use crate::aws::{self, AwsError, AwsOptions};
 use crate::blueprint::{self, Plan};
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{Cli, Command, GlobalArgs, OutputArg};
 use crate::error::{Error, Result};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -22,6 +24,12 @@ use crate::stack::{Engine, PollConfig};
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
+    if cli.global.output == OutputArg::Sarif && !matches!(cli.command, Command::Check(_)) {
+        return Err(Error::usage(
+            "--output sarif is the format of `nodectl check` reports only",
+            "use --output text or --output json with this command",
+        ));
+    }
     match &cli.command {
         Command::Render { stack, out_dir } => {
             render::run(&cli.global, printer, *stack, out_dir.as_deref())
@@ -30,6 +38,8 @@ pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
         Command::Destroy(args) => destroy::run(&cli.global, printer, args).await,
         Command::Outputs => inspect::outputs(&cli.global, printer).await,
         Command::Status => inspect::status(&cli.global, printer).await,
+        Command::Cost(args) => cost::run(&cli.global, printer, args).await,
+        Command::Check(args) => check::run(&cli.global, printer, args),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "nodectl", &mut buffer);
