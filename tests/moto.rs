@@ -10,7 +10,8 @@ use aws_sdk_cloudformation::types::TemplateStage;
 use serde_json::Value;
 
 use crate::support::{
-    create_node_secret_as_cloudformation_would, read_json, runtime, Emulator, Workspace,
+    create_node_secret_as_cloudformation_would, describe_group, describe_instance, read_json,
+    runtime, Emulator, Workspace,
 };
 
 #[test]
@@ -94,43 +95,16 @@ fn deploys_what_the_blueprint_declares() {
 
     // The security group: TCP 9010 from 0.0.0.0/0 (the seed's port), nothing else inbound;
     // no SSH.
-    let groups = rt
-        .block_on(
-            ec2.describe_security_groups()
-                .group_ids(text(&node["SecurityGroupId"]))
-                .send(),
-        )
-        .unwrap();
-    let group = &groups.security_groups()[0];
-    assert_eq!(group.vpc_id(), Some(text(&node["VpcId"]).as_str()));
-    type Rule<'a> = (Option<&'a str>, Option<i32>, Option<i32>, Vec<&'a str>);
-    let ingress: Vec<Rule> = group
-        .ip_permissions()
-        .iter()
-        .map(|p| {
-            (
-                p.ip_protocol(),
-                p.from_port(),
-                p.to_port(),
-                p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect(),
-            )
-        })
-        .collect();
+    let (vpc, ingress) = describe_group(&rt, &ec2, &text(&node["SecurityGroupId"]));
+    assert_eq!(vpc, text(&node["VpcId"]));
     assert_eq!(
         ingress,
-        vec![(Some("tcp"), Some(9010), Some(9010), vec!["0.0.0.0/0"])]
+        vec![("tcp".to_string(), 9010, 9010, vec!["0.0.0.0/0".to_string()])]
     );
 
     // The instance: the configured type, running, in the node's subnet, with the common
     // stack's instance profile.
-    let reservations = rt
-        .block_on(
-            ec2.describe_instances()
-                .instance_ids(text(&node["InstanceId"]))
-                .send(),
-        )
-        .unwrap();
-    let instance = &reservations.reservations()[0].instances()[0];
+    let instance = &describe_instance(&rt, &ec2, &text(&node["InstanceId"]));
     assert_eq!(
         instance.instance_type().map(|t| t.as_str()),
         Some("t3.medium")

@@ -25,6 +25,34 @@ fn clean(what: &str, text: &str) {
     );
 }
 
+/// Checks the templates, parameters and outputs of `stacks` as CloudFormation holds them.
+fn stacks_are_clean(
+    rt: &tokio::runtime::Runtime,
+    cfn: &aws_sdk_cloudformation::Client,
+    stacks: &[&str],
+) {
+    for stack in stacks {
+        let template = rt
+            .block_on(cfn.get_template().stack_name(*stack).send())
+            .unwrap();
+        clean(
+            &format!("{stack}'s template"),
+            template.template_body().unwrap(),
+        );
+        let described = rt
+            .block_on(cfn.describe_stacks().stack_name(*stack).send())
+            .unwrap();
+        clean(
+            &format!("{stack}'s parameters and outputs"),
+            &format!(
+                "{:?} {:?}",
+                described.stacks()[0].parameters(),
+                described.stacks()[0].outputs()
+            ),
+        );
+    }
+}
+
 #[test]
 fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     let emulator = Emulator::localstack();
@@ -93,26 +121,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     let rt = runtime();
     let sdk = rt.block_on(emulator.sdk());
     let cfn = aws_sdk_cloudformation::Client::new(&sdk);
-    for stack in ["allora-edge-common", "allora-single-node"] {
-        let template = rt
-            .block_on(cfn.get_template().stack_name(stack).send())
-            .unwrap();
-        clean(
-            &format!("{stack}'s template"),
-            template.template_body().unwrap(),
-        );
-        let described = rt
-            .block_on(cfn.describe_stacks().stack_name(stack).send())
-            .unwrap();
-        clean(
-            &format!("{stack}'s parameters and outputs"),
-            &format!(
-                "{:?} {:?}",
-                described.stacks()[0].parameters(),
-                described.stacks()[0].outputs()
-            ),
-        );
-    }
+    stacks_are_clean(&rt, &cfn, &["allora-edge-common", "allora-single-node"]);
     // The positive control: the canaries are where they belong.
     let stored = rt
         .block_on(
@@ -218,26 +227,11 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
     let rt = runtime();
     let sdk = rt.block_on(emulator.sdk_in("us-east-2"));
     let cfn = aws_sdk_cloudformation::Client::new(&sdk);
-    for stack in ["theta-edge-common", "theta-edge-single-node-mainnet"] {
-        let template = rt
-            .block_on(cfn.get_template().stack_name(stack).send())
-            .unwrap();
-        clean(
-            &format!("{stack}'s template"),
-            template.template_body().unwrap(),
-        );
-        let described = rt
-            .block_on(cfn.describe_stacks().stack_name(stack).send())
-            .unwrap();
-        clean(
-            &format!("{stack}'s parameters and outputs"),
-            &format!(
-                "{:?} {:?}",
-                described.stacks()[0].parameters(),
-                described.stacks()[0].outputs()
-            ),
-        );
-    }
+    stacks_are_clean(
+        &rt,
+        &cfn,
+        &["theta-edge-common", "theta-edge-single-node-mainnet"],
+    );
     // The positive control.
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     let stored = || {

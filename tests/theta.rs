@@ -430,8 +430,8 @@ mod moto {
     use serde_json::Value;
 
     use crate::support::{
-        create_secret_as_cloudformation_would, read_json, runtime, theta_sample, Emulator,
-        Workspace,
+        create_secret_as_cloudformation_would, describe_group, describe_instance, read_json,
+        runtime, theta_sample, Emulator, Workspace,
     };
 
     const PASSWORD: &str = "canary-edge-password-5d2b";
@@ -557,47 +557,18 @@ mod moto {
             );
 
             // The security group: 15888, 17888, 17935 from the VPC's CIDR only; no SSH.
-            let groups = rt
-                .block_on(
-                    ec2.describe_security_groups()
-                        .group_ids(text(&outputs["SecurityGroupId"]))
-                        .send(),
-                )
-                .unwrap();
-            let group = &groups.security_groups()[0];
-            assert_eq!(group.vpc_id(), Some(vpc_id.as_str()));
-            type Rule<'a> = (Option<&'a str>, Option<i32>, Option<i32>, Vec<&'a str>);
-            let mut ingress: Vec<Rule> = group
-                .ip_permissions()
-                .iter()
-                .map(|p| {
-                    (
-                        p.ip_protocol(),
-                        p.from_port(),
-                        p.to_port(),
-                        p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect(),
-                    )
-                })
-                .collect();
-            ingress.sort();
-            let from_vpc = vec![vpc_cidr.as_str()];
+            let (vpc, ingress) = describe_group(&rt, &ec2, &text(&outputs["SecurityGroupId"]));
+            assert_eq!(vpc, vpc_id);
             assert_eq!(
                 ingress,
                 [15888, 17888, 17935]
-                    .map(|port| (Some("tcp"), Some(port), Some(port), from_vpc.clone()))
+                    .map(|port| ("tcp".to_string(), port, port, vec![vpc_cidr.clone()]))
                     .to_vec(),
                 "{kind}: only the three RPC ports, from the VPC"
             );
 
             // The instance: type, subnet of the default VPC, instance profile, tags.
-            let reservations = rt
-                .block_on(
-                    ec2.describe_instances()
-                        .instance_ids(text(&outputs["InstanceId"]))
-                        .send(),
-                )
-                .unwrap();
-            let instance = &reservations.reservations()[0].instances()[0];
+            let instance = &describe_instance(&rt, &ec2, &text(&outputs["InstanceId"]));
             assert_eq!(
                 instance.instance_type().map(|t| t.as_str()),
                 Some("g4dn.xlarge")
@@ -752,14 +723,7 @@ mod moto {
         ));
         for (name, _, _, _) in VARIANTS {
             let outputs = &file[stack(name).as_str()];
-            let reservations = rt
-                .block_on(
-                    ec2.describe_instances()
-                        .instance_ids(text(&outputs["InstanceId"]))
-                        .send(),
-                )
-                .unwrap();
-            let state = reservations.reservations()[0].instances()[0]
+            let state = describe_instance(&rt, &ec2, &text(&outputs["InstanceId"]))
                 .state()
                 .and_then(|s| s.name())
                 .map(|s| s.as_str().to_string());

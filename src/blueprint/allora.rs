@@ -29,11 +29,6 @@ pub const COMMON_STACK: &str = "allora-edge-common";
 pub const SINGLE_NODE_STACK: &str = "allora-single-node";
 pub use super::PLACEHOLDER;
 
-const COMMON_TEMPLATE: &str = include_str!("../../templates/allora/common.json");
-const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/allora/single-node.json");
-const USER_DATA: &str = include_str!("../../templates/allora/user-data.sh");
-const DASHBOARD: &str = include_str!("../../templates/allora/dashboard.json");
-
 pub use super::{DASHBOARD_POINTER, USER_DATA_POINTER};
 /// Where rendering writes the security group's ingress rules (one per
 /// `NODECTL_INGRESS_PORTS` port) in `single-node.json`.
@@ -796,12 +791,6 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
     .collect();
     let stacks = super::render_stacks(super::StackInputs {
         blueprint: BlueprintKind::Allora,
-        files: super::TemplateFiles {
-            common: COMMON_TEMPLATE,
-            single_node: SINGLE_NODE_TEMPLATE,
-            user_data: USER_DATA,
-            dashboard: DASHBOARD,
-        },
         common_stack: COMMON_STACK,
         node_stack_prefix: SINGLE_NODE_STACK,
         node_stack: single_node,

@@ -41,6 +41,28 @@ impl BlueprintKind {
         }
     }
 
+    /// The blueprint's template files, embedded in the binary from `templates/<name>/`.
+    pub fn files(self) -> TemplateFiles {
+        macro_rules! files {
+            ($dir:literal) => {
+                TemplateFiles {
+                    common: include_str!(concat!("../../templates/", $dir, "/common.json")),
+                    single_node: include_str!(concat!(
+                        "../../templates/",
+                        $dir,
+                        "/single-node.json"
+                    )),
+                    user_data: include_str!(concat!("../../templates/", $dir, "/user-data.sh")),
+                    dashboard: include_str!(concat!("../../templates/", $dir, "/dashboard.json")),
+                }
+            };
+        }
+        match self {
+            BlueprintKind::Allora => files!("allora"),
+            BlueprintKind::Theta => files!("theta"),
+        }
+    }
+
     /// Reads, validates and renders the plan for `settings` (offline).
     pub fn plan(self, settings: &Settings) -> Result<Plan> {
         match self {
@@ -376,10 +398,8 @@ pub const DASHBOARD_POINTER: &str = "/Resources/Dashboard/Properties/DashboardBo
 
 /// What a blueprint's two stacks are made of; [`render_stacks`] checks and renders them.
 pub struct StackInputs {
-    /// The blueprint (its name tags the stacks and names the template directory).
+    /// The blueprint (its name tags the stacks; its template files are rendered).
     pub blueprint: BlueprintKind,
-    /// The template files.
-    pub files: TemplateFiles,
     /// The common stack's name.
     pub common_stack: &'static str,
     /// The prefix of the node stacks' names (the common stack's `NodeStackNamePrefix`: its
@@ -403,6 +423,7 @@ pub struct StackInputs {
 /// EC2's [`USER_DATA_LIMIT`], or a template file from `NODECTL_TEMPLATES_DIR` is broken.
 pub fn render_stacks(inputs: StackInputs) -> Result<Vec<StackPlan>> {
     let name = inputs.blueprint.name();
+    let files = inputs.blueprint.files();
     let tags = |role: StackRole| {
         let mut tags = vec![
             ("nodectl:blueprint".to_string(), name.to_string()),
@@ -411,11 +432,8 @@ pub fn render_stacks(inputs: StackInputs) -> Result<Vec<StackPlan>> {
         tags.extend(inputs.tags.iter().cloned());
         tags
     };
-    let user_data = template::expand_includes(&template::load(
-        name,
-        "user-data.sh",
-        inputs.files.user_data,
-    )?)?;
+    let user_data =
+        template::expand_includes(&template::load(name, "user-data.sh", files.user_data)?)?;
     let size = user_data_size(&user_data.text, &inputs.node_parameters, &inputs.node_stack);
     if size > USER_DATA_LIMIT {
         return Err(Error::Config(vec![ConfigIssue::general(format!(
@@ -424,9 +442,9 @@ pub fn render_stacks(inputs: StackInputs) -> Result<Vec<StackPlan>> {
         ))
         .hint(inputs.user_data_hint)]));
     }
-    let common_template = template::load(name, "common.json", inputs.files.common)?;
-    let node_template = template::load(name, "single-node.json", inputs.files.single_node)?;
-    let dashboard = template::load(name, "dashboard.json", inputs.files.dashboard)?;
+    let common_template = template::load(name, "common.json", files.common)?;
+    let node_template = template::load(name, "single-node.json", files.single_node)?;
+    let dashboard = template::load(name, "dashboard.json", files.dashboard)?;
     let common_parameters = vec![(
         "NodeStackNamePrefix".to_string(),
         inputs.node_stack_prefix.to_string(),

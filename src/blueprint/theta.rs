@@ -35,11 +35,6 @@ pub const EXAMPLE_PASSWORD: &str = "letscompute";
 /// The shortest `EDGE_NODE_PASSWORD` accepted, in characters.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
 
-const COMMON_TEMPLATE: &str = include_str!("../../templates/theta/common.json");
-const SINGLE_NODE_TEMPLATE: &str = include_str!("../../templates/theta/single-node.json");
-const USER_DATA: &str = include_str!("../../templates/theta/user-data.sh");
-const DASHBOARD: &str = include_str!("../../templates/theta/dashboard.json");
-
 const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> KeySpec {
     KeySpec {
         name,
@@ -380,12 +375,6 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
     .collect();
     let stacks = super::render_stacks(super::StackInputs {
         blueprint: BlueprintKind::Theta,
-        files: super::TemplateFiles {
-            common: COMMON_TEMPLATE,
-            single_node: SINGLE_NODE_TEMPLATE,
-            user_data: USER_DATA,
-            dashboard: DASHBOARD,
-        },
         common_stack: COMMON_STACK,
         node_stack_prefix: SINGLE_NODE_STACK,
         node_stack: single_node.clone(),

@@ -537,3 +537,47 @@ pub fn theta_sample(account: &str) -> String {
         &format!("AWS_ACCOUNT_ID=\"{account}\""),
     )
 }
+
+/// An ingress rule as moto describes it: protocol, from port, to port, IPv4 sources.
+pub type IngressRule = (String, i32, i32, Vec<String>);
+
+/// The VPC and the ingress rules (sorted) of security group `id`.
+pub fn describe_group(
+    rt: &tokio::runtime::Runtime,
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+) -> (String, Vec<IngressRule>) {
+    let groups = rt
+        .block_on(ec2.describe_security_groups().group_ids(id).send())
+        .unwrap();
+    let group = &groups.security_groups()[0];
+    let mut rules: Vec<IngressRule> = group
+        .ip_permissions()
+        .iter()
+        .map(|p| {
+            (
+                p.ip_protocol().unwrap_or_default().to_string(),
+                p.from_port().unwrap_or(-1),
+                p.to_port().unwrap_or(-1),
+                p.ip_ranges()
+                    .iter()
+                    .filter_map(|r| r.cidr_ip().map(str::to_string))
+                    .collect(),
+            )
+        })
+        .collect();
+    rules.sort();
+    (group.vpc_id().unwrap_or_default().to_string(), rules)
+}
+
+/// The instance `id`, described.
+pub fn describe_instance(
+    rt: &tokio::runtime::Runtime,
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+) -> aws_sdk_ec2::types::Instance {
+    let reservations = rt
+        .block_on(ec2.describe_instances().instance_ids(id).send())
+        .unwrap();
+    reservations.reservations()[0].instances()[0].clone()
+}
