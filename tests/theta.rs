@@ -223,6 +223,14 @@ mod config {
         );
         rejects(
             &theta_sample("123456789012"),
+            &[("EDGE_NODE_PASSWORD", "first-line-7c1e\nsecond-line-7c1e")],
+            &format!(
+                "error: EDGE_NODE_PASSWORD (from process environment): has a line break (value \
+                 hidden)\n{hint}"
+            ),
+        );
+        rejects(
+            &theta_sample("123456789012"),
             &[("EDGE_NODE_PASSWORD", "pw-7c1e")],
             &format!(
                 "error: EDGE_NODE_PASSWORD (from process environment): is shorter than 12 \
@@ -773,7 +781,7 @@ mod no_default_vpc {
     use crate::support::{runtime, theta_sample, Emulator, Workspace};
 
     #[test]
-    fn a_region_without_a_default_vpc_gets_the_create_default_vpc_hint() {
+    fn a_missing_default_subnet_or_vpc_gets_the_command_that_creates_it() {
         let emulator = Emulator::moto();
         let workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
         workspace
@@ -808,6 +816,16 @@ mod no_default_vpc {
             )
             .unwrap();
         }
+        let out = workspace.run(&["deploy", "single-node", "--yes", "--method", "direct"]);
+        out.expect_code(1);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "error: the default VPC {vpc} in `us-east-2` has no default subnet\n\
+                 hint: create one with `aws ec2 create-default-subnet --availability-zone \
+                 us-east-2a --region us-east-2`, then deploy again\n"
+            )
+        );
         let gateways = rt
             .block_on(
                 ec2.describe_internet_gateways()
@@ -839,5 +857,48 @@ mod no_default_vpc {
              again\n"
         );
         assert_eq!(out.stdout, "");
+    }
+
+    #[test]
+    fn an_instance_type_offered_in_no_zone_of_the_default_vpc_is_an_error() {
+        let emulator = Emulator::moto();
+        let workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
+        workspace
+            .run(&["deploy", "common", "--yes", "--method", "direct"])
+            .success();
+        let rt = runtime();
+        let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(emulator.sdk_in("us-east-2")));
+        let vpcs = rt
+            .block_on(
+                ec2.describe_vpcs()
+                    .filters(Filter::builder().name("isDefault").values("true").build())
+                    .send(),
+            )
+            .unwrap();
+        let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+        // moto's offerings data has no p4de.24xlarge in us-east-2 (nor has AWS, as of writing).
+        let out = workspace.run_with(
+            &[
+                "deploy",
+                "single-node",
+                "--yes",
+                "--method",
+                "direct",
+                "--skip-checks",
+            ],
+            &[("EDGE_NODE_INSTANCE_TYPE", "p4de.24xlarge")],
+        );
+        out.expect_code(1);
+        assert!(
+            out.stderr.ends_with(&format!(
+                "error: instance type p4de.24xlarge is offered in none of the zones of the \
+                 default VPC {vpc} in `us-east-2`\n\
+                 hint: choose an instance type offered in the region (`aws ec2 \
+                 describe-instance-type-offerings --location-type availability-zone`), or create \
+                 a default subnet in a zone that offers it\n"
+            )),
+            "{}",
+            out.stderr
+        );
     }
 }
