@@ -594,3 +594,30 @@ fn deploy_with_skip_checks_says_so_loudly_and_goes_on() {
         )
     );
 }
+
+#[test]
+fn the_cost_rule_comes_with_the_estimate() {
+    // The upstream Theta sample: g4dn.xlarge, 256 GiB gp3 at 3000 IOPS, us-east-2.
+    let (out, report) = check_json(&Workspace::new(&theta_sample("123456789012")), &[]);
+    out.success();
+    let cost_rows: Vec<&Value> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["rule"] == "instance_family_recommended" && row["status"] == "pass")
+        .collect();
+    assert_eq!(cost_rows.len(), 1);
+    assert_eq!(cost_rows[0]["stack"], "theta-edge-single-node-mainnet");
+    let cost = Workspace::new(&theta_sample("123456789012")).run(&["cost", "--output", "json"]);
+    cost.success();
+    let estimate: Value = serde_json::from_str(&cost.stdout).unwrap();
+    let total = estimate["totalUsd"]
+        .as_f64()
+        .expect("totalUsd in the cost JSON");
+    assert_eq!(
+        cost_rows[0]["reason"],
+        format!(
+            "about {total:.2} USD/month on demand for all stacks (`nodectl cost` for the lines)"
+        )
+    );
+}

@@ -26,7 +26,10 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &CheckArgs) -> Result<(
             .map(|path| template_file(path))
             .collect::<Result<Vec<_>>>()?
     };
-    let report = check::check(&rules, &context(&plan), &targets)?;
+    let mut report = check::check(&rules, &context(&plan), &targets)?;
+    if args.template.is_empty() {
+        add_estimate(&mut report, &plan);
+    }
     for warning in &report.warnings {
         printer.warn(warning);
     }
@@ -75,6 +78,40 @@ pub fn before_deploy(
         }),
         Some(other) => Err(other),
         None => Ok(()),
+    }
+}
+
+/// The rule of the cost control's instance families.
+const COST_RULE: &str = "instance_family_recommended";
+
+/// Adds the stacks' monthly on-demand estimate (`nodectl cost`, offline, from the built-in
+/// price table) to the reason of the cost rule's rows that apply: the instance family check
+/// comes with the estimate.
+fn add_estimate(report: &mut Report, plan: &Plan) {
+    let estimate = crate::cost::estimate(
+        plan,
+        &crate::cost::table::PriceTable::embedded(),
+        &Default::default(),
+    );
+    let estimate = format!(
+        "about {:.2} USD/month on demand for all stacks{} (`nodectl cost` for the lines)",
+        estimate.total_cents() as f64 / 100.0,
+        if estimate.warnings.is_empty() {
+            ""
+        } else {
+            ", some prices unknown"
+        }
+    );
+    for row in report
+        .rows
+        .iter_mut()
+        .filter(|row| row.rule == COST_RULE && row.status != check::Status::NotApplicable)
+    {
+        row.reason = if row.reason.is_empty() {
+            estimate.clone()
+        } else {
+            format!("{}; {estimate}", row.reason)
+        };
     }
 }
 
