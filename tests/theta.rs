@@ -780,19 +780,22 @@ mod no_default_vpc {
 
     use crate::support::{runtime, theta_sample, Emulator, Workspace};
 
-    #[test]
-    fn a_missing_default_subnet_or_vpc_gets_the_command_that_creates_it() {
+    /// moto with the common stack deployed: the workspace, a runtime, an EC2 client in the
+    /// sample's region, and the id of moto's default VPC there.
+    fn with_common_stack() -> (
+        Emulator,
+        Workspace,
+        tokio::runtime::Runtime,
+        aws_sdk_ec2::Client,
+        String,
+    ) {
         let emulator = Emulator::moto();
         let workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
         workspace
             .run(&["deploy", "common", "--yes", "--method", "direct"])
             .success();
-
-        // Delete the default VPC the way `aws ec2 delete-vpc` needs it: subnets and internet
-        // gateway first.
         let rt = runtime();
         let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(emulator.sdk_in("us-east-2")));
-        let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
         let vpcs = rt
             .block_on(
                 ec2.describe_vpcs()
@@ -801,6 +804,18 @@ mod no_default_vpc {
             )
             .unwrap();
         let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+        (emulator, workspace, rt, ec2, vpc)
+    }
+
+    fn filter(name: &str, value: &str) -> Filter {
+        Filter::builder().name(name).values(value).build()
+    }
+
+    #[test]
+    fn a_missing_default_subnet_or_vpc_gets_the_command_that_creates_it() {
+        let (_emulator, workspace, rt, ec2, vpc) = with_common_stack();
+        // Delete the default VPC the way `aws ec2 delete-vpc` needs it: subnets and internet
+        // gateway first.
         let subnets = rt
             .block_on(
                 ec2.describe_subnets()
@@ -861,21 +876,7 @@ mod no_default_vpc {
 
     #[test]
     fn an_instance_type_offered_in_no_zone_of_the_default_vpc_is_an_error() {
-        let emulator = Emulator::moto();
-        let workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
-        workspace
-            .run(&["deploy", "common", "--yes", "--method", "direct"])
-            .success();
-        let rt = runtime();
-        let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(emulator.sdk_in("us-east-2")));
-        let vpcs = rt
-            .block_on(
-                ec2.describe_vpcs()
-                    .filters(Filter::builder().name("isDefault").values("true").build())
-                    .send(),
-            )
-            .unwrap();
-        let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+        let (_emulator, workspace, _rt, _ec2, vpc) = with_common_stack();
         // moto's offerings data has no p4de.24xlarge in us-east-2 (nor has AWS, as of writing).
         let out = workspace.run_with(
             &[

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::offchain;
 use super::validate::{self, InstanceType, Ipv4Cidr};
 use super::volume::{self, DataVolume};
-use super::{AccountSetting, BlueprintKind, KeySpec, Plan, Reader};
+use super::{key, secret, AccountSetting, BlueprintKind, KeySpec, Plan, Reader};
 use crate::error::{ConfigIssue, Error, Result};
 use crate::secrets::{
     check_mnemonic, secret_name, Mnemonic, NodeSecrets, SecretContent, SecretValue,
@@ -36,24 +36,6 @@ pub const INGRESS_POINTER: &str = "/Resources/SecurityGroup/Properties/SecurityG
 /// The longest template parameter value CloudFormation accepts: 4,096 bytes (CloudFormation
 /// User Guide, "CloudFormation quotas": parameter value).
 pub const PARAMETER_LIMIT: usize = 4096;
-
-const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> KeySpec {
-    KeySpec {
-        name,
-        default,
-        secret: false,
-        help,
-    }
-}
-
-const fn secret(name: &'static str, help: &'static str) -> KeySpec {
-    KeySpec {
-        name,
-        default: None,
-        secret: true,
-        help,
-    }
-}
 
 /// Every key the Allora blueprint reads, with its default. `sample-configs/allora.env`
 /// documents each of them (a test checks that).

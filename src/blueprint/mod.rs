@@ -107,6 +107,26 @@ pub struct KeySpec {
     pub help: &'static str,
 }
 
+/// A key that is not secret, with its default and help line (for the blueprints' `KEYS`).
+pub const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> KeySpec {
+    KeySpec {
+        name,
+        default,
+        secret: false,
+        help,
+    }
+}
+
+/// A secret key (no default; never printed, never put in a template).
+pub const fn secret(name: &'static str, help: &'static str) -> KeySpec {
+    KeySpec {
+        name,
+        default: None,
+        secret: true,
+        help,
+    }
+}
+
 /// The `AWS_ACCOUNT_ID` setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountSetting {

@@ -10,7 +10,7 @@
 
 use super::validate::{self, InstanceType};
 use super::volume::{self, DataVolume};
-use super::{AccountSetting, BlueprintKind, KeySpec, Lookup, Plan, Reader};
+use super::{key, secret, AccountSetting, BlueprintKind, KeySpec, Lookup, Plan, Reader};
 use crate::error::Result;
 use crate::secrets::{secret_name, NodeSecrets, SecretContent, SecretValue};
 use crate::settings::Settings;
@@ -34,15 +34,6 @@ pub const CPU_INSTANCE_TYPE: &str = "m6i.xlarge";
 pub const EXAMPLE_PASSWORD: &str = "letscompute";
 /// The shortest `EDGE_NODE_PASSWORD` accepted, in characters.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
-
-const fn key(name: &'static str, default: Option<&'static str>, help: &'static str) -> KeySpec {
-    KeySpec {
-        name,
-        default,
-        secret: false,
-        help,
-    }
-}
 
 /// Every key the Theta blueprint reads, with its default. `sample-configs/theta.env`
 /// documents each of them (a test checks that).
@@ -89,12 +80,10 @@ pub const KEYS: &[KeySpec] = &[
     key("EDGE_DATA_VOL_IOPS", Some("3000"), "IOPS"),
     key("EDGE_DATA_VOL_THROUGHPUT", Some("125"), "MiB/s, gp3 only"),
     key("NODECTL_NODE_NAME", None, "suffix of the node stack name"),
-    KeySpec {
-        name: "EDGE_NODE_PASSWORD",
-        default: None,
-        secret: true,
-        help: "keystore password; from the environment or --secret-stdin; generated when unset",
-    },
+    secret(
+        "EDGE_NODE_PASSWORD",
+        "keystore password; from the environment or --secret-stdin; generated when unset",
+    ),
 ];
 
 /// The validated Theta configuration.

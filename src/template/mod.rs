@@ -67,6 +67,10 @@ const SHARED: &[(&str, &str)] = &[
         include_str!("../../templates/shared/data-volume.sh"),
     ),
     (
+        "docker.sh",
+        include_str!("../../templates/shared/docker.sh"),
+    ),
+    (
         "cloudwatch-agent.sh",
         include_str!("../../templates/shared/cloudwatch-agent.sh"),
     ),

@@ -104,12 +104,7 @@ retry dnf install -y docker amazon-cloudwatch-agent jq git
 # nodectl:include data-volume.sh
 
 # 3. Docker, data root on /data (written before docker first starts).
-log "starting docker (data root /data/docker)"
-mkdir -p /etc/docker
-[ -s /etc/docker/daemon.json ] || echo '{}' >/etc/docker/daemon.json
-jq '."data-root" = "/data/docker"' /etc/docker/daemon.json >/etc/docker/daemon.json.new
-mv /etc/docker/daemon.json.new /etc/docker/daemon.json
-systemctl enable --now docker
+# nodectl:include docker.sh
 
 # Compose v2 plugin: not in AL2023's repositories. The only download outside dnf: the pinned
 # release binary, checked against its published .sha256.

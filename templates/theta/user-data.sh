@@ -55,12 +55,7 @@ getent group bcuser >/dev/null || groupadd -g 1002 bcuser
 id bcuser >/dev/null 2>&1 || useradd -u 1002 -g 1002 -M -d /nonexistent -s /sbin/nologin bcuser
 install -d -m 0700 -o bcuser -g bcuser "$NODE_DIR"
 
-log "starting docker (data root /data/docker)"
-mkdir -p /etc/docker
-[ -s /etc/docker/daemon.json ] || echo '{}' >/etc/docker/daemon.json
-jq '."data-root" = "/data/docker"' /etc/docker/daemon.json >/etc/docker/daemon.json.new
-mv /etc/docker/daemon.json.new /etc/docker/daemon.json
-systemctl enable --now docker
+# nodectl:include docker.sh
 
 # GPU: AL2023 NVIDIA repository (nvidia-release): open kernel modules built by DKMS for the
 # running kernel (its -devel package: kernel, kernel6.12, ...), CUDA driver, container toolkit.
