@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::blueprint::StackRole;
 use crate::error::EXIT_CODES_HELP;
+use crate::plan::ALL;
 use crate::printer::OutputFormat;
 use crate::stack::deploy::Method;
 
@@ -16,7 +16,7 @@ use crate::stack::deploy::Method;
 ///
 /// stdout carries data only (templates, JSON, outputs); progress and errors go to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "nodectl", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "nodectl", version, after_help = EXIT_CODES_HELP.as_str())]
 pub struct Cli {
     /// Flags that every command takes.
     #[command(flatten)]
@@ -68,18 +68,18 @@ pub enum Command {
     /// With --out-dir, writes <stack name>.template.json files and prints their paths;
     /// without, prints one stack's template, or for `all` a JSON object keyed by stack name.
     Render {
-        /// Which stacks.
-        #[arg(value_enum, default_value_t = StackSelection::All)]
-        stack: StackSelection,
+        /// Which stacks, by id (`common`, `single-node`, ...), or `all`.
+        #[arg(value_name = "STACK", value_parser = stack_ids(), default_value = ALL)]
+        stacks: Vec<String>,
         /// Directory to write the templates into (created if missing).
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
 
-    /// Deploy stacks (common first), through a change set unless --method direct.
+    /// Deploy stacks (dependencies first), through a change set unless --method direct.
     Deploy(DeployArgs),
 
-    /// Delete stacks, single-node before common (default: all).
+    /// Delete stacks, dependents before what they depend on (default: all).
     Destroy(DestroyArgs),
 
     /// Print the stack outputs (in the CDK --outputs-file format with --output json).
@@ -112,26 +112,15 @@ pub enum Command {
     },
 }
 
-/// Which stacks of the blueprint a command acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StackSelection {
-    /// The shared stack (IAM role and instance profile).
-    Common,
-    /// The node stack (network, security group, instance, volume, dashboard).
-    SingleNode,
-    /// Both.
-    All,
-}
-
-impl StackSelection {
-    /// The selected roles in deploy order (common first).
-    pub fn roles(self) -> Vec<StackRole> {
-        match self {
-            StackSelection::Common => vec![StackRole::Common],
-            StackSelection::SingleNode => vec![StackRole::SingleNode],
-            StackSelection::All => vec![StackRole::Common, StackRole::SingleNode],
-        }
-    }
+/// The values the `STACK` arguments take: the stack ids of every blueprint, and `all`. Which
+/// of them the `.env` file's blueprint has is checked once its plan is read.
+fn stack_ids() -> clap::builder::PossibleValuesParser {
+    let mut values: Vec<clap::builder::PossibleValue> = crate::blueprint::stack_ids()
+        .into_iter()
+        .map(clap::builder::PossibleValue::new)
+        .collect();
+    values.push(clap::builder::PossibleValue::new(ALL).help("every stack, dependencies first"));
+    clap::builder::PossibleValuesParser::new(values)
 }
 
 fn parse_timeout(value: &str) -> Result<Duration, String> {
@@ -144,9 +133,10 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
 /// Arguments of `deploy`.
 #[derive(Debug, Args)]
 pub struct DeployArgs {
-    /// Which stacks: `single-node` needs `common` deployed first; `all` does both in order.
-    #[arg(value_enum)]
-    pub stack: StackSelection,
+    /// Which stacks, by id, or `all`: a stack needs the stacks it depends on deployed first
+    /// (`single-node` needs `common`); several are deployed dependencies first.
+    #[arg(value_name = "STACK", value_parser = stack_ids(), required = true)]
+    pub stacks: Vec<String>,
 
     /// Write the outputs to this JSON file ({"<stack>": {"<OutputKey>": "<value>"}}, as
     /// `cdk deploy --outputs-file`), merged into the file if it exists; also on no-op deploys.
@@ -171,9 +161,9 @@ pub struct DeployArgs {
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_timeout)]
     pub timeout: Duration,
 
-    /// Read the value of the secret key KEY (ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC) from
-    /// stdin instead of the .env file or the environment; secrets are never arguments. Needs
-    /// --yes, since stdin then cannot answer a prompt.
+    /// Read the value of the secret key KEY (a wallet mnemonic, a node password: the keys the
+    /// sample configs mark secret) from stdin instead of the .env file or the environment;
+    /// secrets are never arguments. Needs --yes, since stdin then cannot answer a prompt.
     #[arg(long, value_name = "KEY")]
     pub secret_stdin: Option<String>,
 
@@ -229,9 +219,10 @@ pub struct CostArgs {
 /// Arguments of `destroy`.
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
-    /// Which stacks; `common` is refused while a node stack still imports its exports.
-    #[arg(value_enum, default_value_t = StackSelection::All)]
-    pub stack: StackSelection,
+    /// Which stacks, by id, or `all` (the default); deleted in reverse dependency order, and
+    /// a stack is refused while another stack still imports its exports.
+    #[arg(value_name = "STACK", value_parser = stack_ids(), default_value = ALL)]
+    pub stacks: Vec<String>,
 
     /// Delete without asking (required when stdin is not a terminal, e.g. in CI).
     #[arg(long, short = 'y')]

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use crate::aws::AwsError;
 
-/// Process exit codes, documented in `nodectl --help` and the README.
+/// Process exit codes: the one table that `nodectl --help`, the README (a test compares them)
+/// and [`Error::exit_code`] follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
     /// 0: success, including a deploy with no changes and a destroy of absent stacks.
@@ -31,23 +32,57 @@ pub enum ExitCode {
     /// 5: `--timeout` elapsed while CloudFormation was still working; the operation goes on.
     Timeout = 5,
     /// 6: `nodectl check` found violations, or `deploy` refused to deploy because of them
-    /// (before any AWS request). Codes 6 and up are reserved for `check`.
+    /// (before any AWS request).
     ChecksFailed = 6,
     /// 130: interrupted (Ctrl-C); CloudFormation goes on with any operation already started.
     Interrupted = 130,
 }
 
-/// The exit-code table as printed at the end of `nodectl --help`.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0    success, including a deploy with no changes and a destroy of stacks that do not exist
-  1    error: invalid configuration, an AWS API error, a declined confirmation
-  2    usage error: the command line could not be parsed
-  3    a stack operation failed and was rolled back
-  4    a stack operation failed and left the stack in a failed state that needs attention
-  5    --timeout elapsed while CloudFormation was still working (the operation goes on)
-  6    check found violations (nodectl check; deploy refuses before any AWS request)
-  130  interrupted (Ctrl-C); CloudFormation goes on with an operation already started";
+/// Every exit code with its one-line meaning, in order: the source of the table in `nodectl
+/// --help` ([`EXIT_CODES_HELP`]) and in the README.
+pub const EXIT_CODES: &[(ExitCode, &str)] = &[
+    (
+        ExitCode::Success,
+        "success, including a deploy with no changes and a destroy of stacks that do not exist",
+    ),
+    (
+        ExitCode::Error,
+        "error: invalid configuration, an AWS API error, a declined confirmation",
+    ),
+    (
+        ExitCode::Usage,
+        "usage error: the command line could not be parsed",
+    ),
+    (
+        ExitCode::RolledBack,
+        "a stack operation failed and was rolled back",
+    ),
+    (
+        ExitCode::FailedState,
+        "a stack operation failed and left the stack in a failed state that needs attention",
+    ),
+    (
+        ExitCode::Timeout,
+        "--timeout elapsed while CloudFormation was still working (the operation goes on)",
+    ),
+    (
+        ExitCode::ChecksFailed,
+        "check found violations (nodectl check; deploy refuses before any AWS request)",
+    ),
+    (
+        ExitCode::Interrupted,
+        "interrupted (Ctrl-C); CloudFormation goes on with an operation already started",
+    ),
+];
+
+/// The exit-code table as printed at the end of `nodectl --help`, built from [`EXIT_CODES`].
+pub static EXIT_CODES_HELP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut text = String::from("Exit codes:");
+    for (code, meaning) in EXIT_CODES {
+        text.push_str(&format!("\n  {:<4} {meaning}", *code as i32));
+    }
+    text
+});
 
 /// Where a configuration value came from: the `.env` file and line, the process environment,
 /// a command-line flag, or the blueprint's default.
@@ -204,6 +239,87 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// A template file (built in, or from `NODECTL_TEMPLATES_DIR`) is broken.
+    #[error("template `{path}` {problem}")]
+    TemplateDefect {
+        /// The file, e.g. `templates/theta/single-node.json`.
+        path: String,
+        /// What is wrong, e.g. "has no parameter X".
+        problem: String,
+    },
+
+    /// A rendered template is larger than CloudFormation accepts inline.
+    #[error("the template of stack `{stack}` is {bytes} bytes, more than the {limit} bytes CloudFormation accepts inline", limit = crate::template::TEMPLATE_BODY_LIMIT)]
+    TemplateTooLarge {
+        /// The stack.
+        stack: String,
+        /// The template's size in bytes.
+        bytes: usize,
+    },
+
+    /// The command line names a stack the blueprint does not have.
+    #[error("the {blueprint} blueprint has no stack `{id}`")]
+    UnknownStack {
+        /// The id given.
+        id: String,
+        /// The blueprint.
+        blueprint: &'static str,
+        /// The ids it has.
+        known: Vec<String>,
+        /// The closest id, if one is close.
+        closest: Option<String>,
+    },
+
+    /// A stack is in a state nodectl will not deploy over.
+    #[error("cannot deploy stack `{stack}` in `{region}`: it is {status}")]
+    StackState {
+        /// The stack.
+        stack: String,
+        /// The region.
+        region: String,
+        /// Its status.
+        status: String,
+        /// How to get it out of that state.
+        hint: String,
+    },
+
+    /// A stack to deploy needs a stack that is not deployed (or not usable).
+    #[error("stack `{stack}` needs stack `{needs}`, which {state} in `{region}`")]
+    NeedsStack {
+        /// The stack to deploy.
+        stack: String,
+        /// The stack it needs.
+        needs: String,
+        /// The id of the stack it needs, for the hint.
+        needs_id: String,
+        /// "does not exist", "is ROLLBACK_COMPLETE", ...
+        state: String,
+        /// The region.
+        region: String,
+    },
+
+    /// A stack to delete has termination protection enabled.
+    #[error("stack `{stack}` in `{region}` has termination protection enabled")]
+    TerminationProtected {
+        /// The stack.
+        stack: String,
+        /// The region.
+        region: String,
+    },
+
+    /// A stack to delete still has its exports imported by other stacks.
+    #[error("cannot delete stack `{stack}`: its exports are still imported by {}", importers.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))]
+    StillImported {
+        /// The stack.
+        stack: String,
+        /// Its id in the plan.
+        id: String,
+        /// The ids of the plan's stacks that depend on it.
+        dependents: Vec<String>,
+        /// The importing stacks.
+        importers: Vec<String>,
+    },
+
     /// The user declined the confirmation prompt.
     #[error("aborted: {0}")]
     Aborted(String),
@@ -277,6 +393,52 @@ impl Error {
                 .map(|issue| (issue.to_string(), issue.hint.clone()))
                 .collect(),
             Error::Usage { message, hint } => vec![(message.clone(), hint.clone())],
+            Error::TemplateDefect { .. } => vec![(
+                self.to_string(),
+                Some(format!(
+                    "fix the template file, or unset {} to use the built-in ones",
+                    crate::template::TEMPLATES_DIR_ENV
+                )),
+            )],
+            Error::TemplateTooLarge { .. } => vec![(
+                self.to_string(),
+                Some(format!(
+                    "shorten the template (with {}), or report it: the built-in templates stay \
+                     under the limit",
+                    crate::template::TEMPLATES_DIR_ENV
+                )),
+            )],
+            Error::UnknownStack { known, closest, .. } => {
+                let list = format!("{}, or all", known.join(", "));
+                let hint = match closest {
+                    Some(closest) => format!("did you mean `{closest}`? its stacks are {list}"),
+                    None => format!("its stacks are {list}"),
+                };
+                vec![(self.to_string(), Some(hint))]
+            }
+            Error::StackState { hint, .. } => vec![(self.to_string(), Some(hint.clone()))],
+            Error::NeedsStack { needs_id, .. } => vec![(
+                self.to_string(),
+                Some(format!(
+                    "deploy it first: `nodectl deploy {needs_id}`, or both with `nodectl deploy all`"
+                )),
+            )],
+            Error::TerminationProtected { stack, .. } => vec![(
+                self.to_string(),
+                Some(format!(
+                    "nodectl does not turn it off for you; if you really mean to delete the \
+                     stack, run `aws cloudformation update-termination-protection \
+                     --no-enable-termination-protection --stack-name {stack}` first"
+                )),
+            )],
+            Error::StillImported { id, dependents, .. } => vec![(
+                self.to_string(),
+                Some(format!(
+                    "delete the stacks that import them first (`nodectl destroy {}` with each \
+                     node's .env file), then destroy {id}",
+                    dependents.join(" ")
+                )),
+            )],
             Error::Aws { hint, .. } => vec![(self.to_string(), hint.clone())],
             Error::AccountMismatch { .. } => vec![(
                 self.to_string(),

@@ -3,18 +3,24 @@
 //! Rust, writes the stack outputs as JSON and destroys them again.
 //!
 //! The flow of one command (see `../shared/design.md`): [`cli`] parses the arguments,
-//! [`settings`] reads the `.env` file with each value's source, [`blueprint`] validates it into
-//! a [`blueprint::Plan`] with the rendered templates ([`template`]), the [`stack`] engine
-//! deploys or destroys through [`aws`], and the [`printer::Printer`] keeps data on stdout and
-//! everything else on stderr.
+//! [`settings`] reads the `.env` file with each value's source, a [`blueprint`] validates it
+//! into a [`plan::Plan`] (a graph of stacks with their rendered [`template`]s), an operation of
+//! [`ops`] walks the graph through the [`stack`] engine and the effects layer [`aws`],
+//! reporting progress to an [`observer::Observer`], and the command prints the operation's
+//! report through the [`printer::Printer`], which keeps data on stdout and everything else on
+//! stderr.
 
 pub mod aws;
 pub mod blueprint;
 pub mod check;
 pub mod cli;
-pub mod commands;
+mod commands;
 pub mod cost;
 pub mod error;
+pub mod facts;
+pub mod observer;
+pub mod ops;
+pub mod plan;
 pub mod printer;
 pub mod secrets;
 pub mod settings;

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::aws::cloudformation::Event;
 use crate::error::{Error, Result};
+use crate::observer::{Observer, Prompt};
+use crate::ops::Report;
 
 /// The `--output` format of data written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,8 +34,7 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// The replacement text for a redacted secret.
-pub const REDACTED: &str = "****";
+pub use crate::secrets::REDACTED;
 
 #[derive(Clone)]
 enum Sink {
@@ -176,6 +178,22 @@ impl Printer {
         self.data(&text);
     }
 
+    /// Writes an operation's report to stdout: as JSON with `--output json`, else its text
+    /// form (nothing when that is empty).
+    pub fn report<R: Report>(&self, report: &R) {
+        match self.format {
+            OutputFormat::Json => {
+                self.data_json(&serde_json::to_value(report).expect("reports serialize to JSON"))
+            }
+            OutputFormat::Text => {
+                let text = report.text();
+                if !text.is_empty() {
+                    self.data(&text);
+                }
+            }
+        }
+    }
+
     fn stderr_line(&self, line: &str) {
         let mut text = self.redact(line);
         if !text.ends_with('\n') {
@@ -269,6 +287,38 @@ impl Printer {
                 source,
             })?;
         Ok(is_yes(&answer))
+    }
+}
+
+impl Observer for Printer {
+    fn note(&self, line: &str) {
+        self.info(line);
+    }
+
+    fn warn(&self, message: &str) {
+        Printer::warn(self, message);
+    }
+
+    fn event(&self, _stack: &str, event: &Event) {
+        self.info(&event.line());
+    }
+
+    fn waiting(&self, what: &str) {
+        self.spinner(what);
+    }
+
+    fn done_waiting(&self) {
+        self.clear_spinner();
+    }
+
+    fn secret(&self, value: &str) {
+        self.register_secret(value);
+    }
+}
+
+impl Prompt for Printer {
+    fn confirm(&self, question: &str, flag: &str) -> Result<bool> {
+        Printer::confirm(self, question, flag)
     }
 }
 

@@ -43,12 +43,16 @@ use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::DateTime;
 
-use nodectl::blueprint::{StackPlan, StackRole};
+use nodectl::aws::cloudformation::CloudFormation;
+use nodectl::aws::poll::PollConfig;
 use nodectl::error::{Error, ExitCode};
+use nodectl::ops::deploy::deploy_stack;
+use nodectl::plan::StackSpec;
 use nodectl::printer::{Captured, OutputFormat, Printer};
-use nodectl::stack::deploy::{deploy, DeployOptions, DeployResult, Method};
+use nodectl::stack::deploy::{DeployOptions, DeployResult, Method};
 use nodectl::stack::destroy::{delete, imports, Import};
-use nodectl::stack::{Engine, OutputValue, PollConfig, StackInfo};
+use nodectl::stack::{Engine, OutputValue, StackInfo};
+use nodectl::template::Template;
 
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "123456789012";
@@ -69,15 +73,15 @@ const INSTANCE_FAILURE: &str = "Resource handler returned message: \"The request
 // ---------------------------------------------------------------------------------------------
 
 /// The single-node stack with a one-resource template.
-fn plan() -> StackPlan {
-    StackPlan {
-        role: StackRole::SingleNode,
-        name: STACK.into(),
-        template: TEMPLATE.into(),
-        parameters: vec![("InstanceType".into(), "t3.medium".into())],
-        tags: vec![("nodectl:blueprint".into(), "allora".into())],
-        lookups: Vec::new(),
-    }
+fn plan() -> StackSpec {
+    let mut stack = StackSpec::new(
+        "single-node",
+        STACK,
+        Template::parse(TEMPLATE).expect("a template"),
+    );
+    stack.parameters = vec![("InstanceType".into(), "t3.medium".into())];
+    stack.tags = vec![("nodectl:blueprint".into(), "allora".into())];
+    stack
 }
 
 fn options(method: Method, yes: bool) -> DeployOptions {
@@ -116,8 +120,8 @@ fn client(rules: &[&Rule]) -> Client {
 
 fn engine(cfn: Client, printer: &Printer) -> Engine<'_> {
     Engine {
-        cfn,
-        printer,
+        cfn: CloudFormation::new(cfn),
+        observer: printer,
         region: REGION.into(),
         poll: PollConfig::default(),
         timeout: None,
@@ -326,9 +330,14 @@ async fn settled<T>(operation: impl std::future::Future<Output = T>) -> T {
         .expect("the engine never settled (24 h of virtual time)")
 }
 
-/// `deploy` of `plan()` with `options`, within [`settled`].
-async fn deploy_plan(engine: &Engine<'_>, options: DeployOptions) -> Result<DeployResult, Error> {
-    settled(deploy(engine, &plan(), &options)).await
+/// `deploy_stack` of `plan()` with `options`, asking `printer` (the engine's observer too),
+/// within [`settled`].
+async fn deploy_plan(
+    engine: &Engine<'_>,
+    printer: &Printer,
+    options: DeployOptions,
+) -> Result<DeployResult, Error> {
+    settled(deploy_stack(engine, printer, &plan(), &options)).await
 }
 
 fn lines(captured: &Captured) -> Vec<String> {
@@ -450,7 +459,12 @@ async fn create_through_a_change_set_follows_events_and_returns_the_outputs() {
     let cfn = client_with(RuleMode::Sequential, RetryConfig::disabled(), &rules);
     let (printer, captured) = printer(None);
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::ChangeSet, true),
+    )
+    .await;
 
     let DeployResult::Deployed(info) = result.expect("deployed") else {
         panic!("expected Deployed");
@@ -588,7 +602,12 @@ async fn throttling_while_waiting_backs_off_warns_once_and_the_create_succeeds()
     let (printer, captured) = printer(None);
     let start = tokio::time::Instant::now();
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::Direct, true),
+    )
+    .await;
 
     let DeployResult::Deployed(info) = result.expect("throttling never fails a deploy") else {
         panic!("expected Deployed");
@@ -669,7 +688,12 @@ async fn sdk_retries_absorb_short_throttling_and_the_engine_survives_the_rest() 
     );
     let (printer, captured) = printer(None);
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::Direct, true),
+    )
+    .await;
 
     let DeployResult::Deployed(info) = result.expect("throttling never fails a deploy") else {
         panic!("expected Deployed");
@@ -724,7 +748,12 @@ async fn throttling_after_the_stack_completed_does_not_fail_the_deploy() {
     );
     let (printer, captured) = printer(None);
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::Direct, true),
+    )
+    .await;
 
     assert_eq!(
         status.num_calls(),
@@ -834,8 +863,14 @@ async fn an_update_that_rolls_back_is_exit_3_with_the_real_root_cause() {
     ]);
     let (printer, captured) = printer(None);
 
-    let err =
-        expect_err(deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, true)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, true),
+        )
+        .await,
+    );
 
     assert_eq!(err.exit_code(), ExitCode::RolledBack);
     assert_eq!(err.exit_code() as i32, 3);
@@ -932,7 +967,14 @@ async fn a_create_that_rolls_back_is_exit_3_and_the_hint_says_it_is_recreated() 
     let cfn = client(&[&not_found, &create, &status, &events]);
     let (printer, captured) = printer(None);
 
-    let err = expect_err(deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::Direct, true),
+        )
+        .await,
+    );
 
     assert_eq!(err.exit_code(), ExitCode::RolledBack);
     assert!(matches!(
@@ -1067,7 +1109,12 @@ async fn a_rolled_back_stack_is_deleted_by_id_and_then_created() {
     ]);
     let (printer, captured) = printer(None);
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::ChangeSet, true),
+    )
+    .await;
 
     let DeployResult::Deployed(info) = result.expect("deployed") else {
         panic!("expected Deployed");
@@ -1130,8 +1177,14 @@ async fn a_stack_in_update_rollback_failed_is_refused_before_any_change_set() {
     let cfn = client(&[&existing, &create, &update]);
     let (printer, captured) = printer(Some("y\n"));
 
-    let err =
-        expect_err(deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, false)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, false),
+        )
+        .await,
+    );
 
     assert_eq!(err.exit_code(), ExitCode::Error);
     let (message, hint) = report(&err);
@@ -1206,7 +1259,14 @@ async fn an_update_ending_in_update_rollback_failed_is_exit_4() {
     let cfn = client(&[&existing, &update, &status, &events]);
     let (printer, _captured) = printer(None);
 
-    let err = expect_err(deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::Direct, true),
+        )
+        .await,
+    );
 
     assert_eq!(err.exit_code(), ExitCode::FailedState);
     assert_eq!(err.exit_code() as i32, 4);
@@ -1275,7 +1335,12 @@ async fn a_change_set_without_changes_is_no_changes_and_is_deleted() {
     ]);
     let (printer, captured) = printer(Some("y\n"));
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, false)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::ChangeSet, false),
+    )
+    .await;
 
     let DeployResult::NoChanges(info) = result.expect("no changes is success") else {
         panic!("expected NoChanges");
@@ -1311,7 +1376,12 @@ async fn a_direct_update_without_changes_is_no_changes() {
     let cfn = client(&[&existing, &marker, &update, &by_id_rule]);
     let (printer, captured) = printer(None);
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::Direct, true),
+    )
+    .await;
 
     let DeployResult::NoChanges(info) = result.expect("no changes is success") else {
         panic!("expected NoChanges");
@@ -1371,7 +1441,12 @@ async fn a_stack_busy_with_another_operation_is_waited_for_then_deployed() {
     let cfn = client(&[&existing, &followed, &events, &update]);
     let (printer, captured) = printer(None);
 
-    let result = deploy_plan(&engine(cfn, &printer), options(Method::Direct, true)).await;
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::Direct, true),
+    )
+    .await;
 
     assert!(
         matches!(result, Ok(DeployResult::NoChanges(_))),
@@ -1456,8 +1531,14 @@ async fn declining_an_update_deletes_the_change_set() {
     let cfn = update.client();
     let (printer, captured) = printer(Some("\n"));
 
-    let err =
-        expect_err(deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, false)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, false),
+        )
+        .await,
+    );
 
     assert!(matches!(err, Error::Aborted(_)), "{err:?}");
     assert_eq!(err.exit_code(), ExitCode::Error);
@@ -1521,8 +1602,14 @@ async fn declining_a_create_deletes_the_review_in_progress_stack() {
     ]);
     let (printer, _captured) = printer(Some("\n"));
 
-    let err =
-        expect_err(deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, false)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, false),
+        )
+        .await,
+    );
 
     assert!(matches!(err, Error::Aborted(_)), "{err:?}");
     assert_eq!(err.exit_code(), ExitCode::Error);
@@ -1539,8 +1626,14 @@ async fn without_a_terminal_and_without_yes_nothing_is_executed_and_yes_is_hinte
     let cfn = update.client();
     let (printer, captured) = printer(None);
 
-    let err =
-        expect_err(deploy_plan(&engine(cfn, &printer), options(Method::ChangeSet, false)).await);
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, false),
+        )
+        .await,
+    );
 
     assert!(matches!(err, Error::Usage { .. }), "{err:?}");
     assert_eq!(err.exit_code(), ExitCode::Error);
@@ -1592,7 +1685,7 @@ async fn a_stack_that_stays_in_progress_times_out_after_30_minutes() {
     engine.timeout = Some(Duration::from_secs(30 * 60));
     let start = tokio::time::Instant::now();
 
-    let err = expect_err(deploy_plan(&engine, options(Method::Direct, true)).await);
+    let err = expect_err(deploy_plan(&engine, &printer, options(Method::Direct, true)).await);
 
     let elapsed = start.elapsed();
     assert!(

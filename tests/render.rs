@@ -104,9 +104,23 @@ fn every_stack_and_volume_variant_is_cfn_lint_clean() {
         .to_string()
         .ends_with("arm64-named-node/allora-single-node-node-2.template.json"));
     cfn_lint(&paths);
-    // The repository's templates are valid on their own too.
-    let repo = crate::support::repo().join("templates/allora");
-    cfn_lint(&[repo.join("common.json"), repo.join("single-node.json")]);
+    // The repository's templates are valid on their own too (with their shared fragments).
+    cfn_lint(&template_files(&workspace, "allora"));
+}
+
+/// `templates/<blueprint>/common.json` and `single-node.json` with their shared fragments
+/// merged (what each file means on its own), written into `workspace`.
+pub fn template_files(workspace: &Workspace, blueprint: &str) -> Vec<std::path::PathBuf> {
+    let files = nodectl::blueprint::find(blueprint).unwrap().files();
+    ["common.json", "single-node.json"]
+        .iter()
+        .map(|file| {
+            let (_, template) = nodectl::template::render::with_fragments(files, file).unwrap();
+            let path = workspace.path(&format!("{blueprint}-{file}"));
+            std::fs::write(&path, serde_json::to_string_pretty(&template).unwrap()).unwrap();
+            path
+        })
+        .collect()
 }
 
 #[test]
@@ -171,16 +185,16 @@ fn secrets_never_reach_a_template() {
 
 #[test]
 fn the_sample_config_documents_every_key() {
-    documents_every_key(
-        "sample-configs/allora.env",
-        nodectl::blueprint::allora::KEYS,
-    );
+    documents_every_key("sample-configs/allora.env", "allora");
 }
 
 /// Checks that the sample file `path` has a `KEY=` line (or a commented-out `# KEY=` line, for
 /// keys that must not be set in the file) with a comment right above it for every key of
-/// `keys`, and that the sample renders without a warning.
-pub fn documents_every_key(path: &str, keys: &[nodectl::blueprint::KeySpec]) {
+/// `blueprint`, and that the sample renders without a warning.
+pub fn documents_every_key(path: &str, blueprint: &str) {
+    let keys = nodectl::blueprint::find(blueprint)
+        .expect("a blueprint")
+        .keys();
     let sample = std::fs::read_to_string(crate::support::repo().join(path)).unwrap();
     let lines: Vec<&str> = sample.lines().collect();
     for spec in keys {

@@ -224,9 +224,9 @@ impl UserData {
     /// The names `single-node.json` provides to the user data's `Fn::Sub`: its parameters, the
     /// variables of the `Fn::Sub` map and the pseudo parameters.
     fn provided_names(&self) -> BTreeSet<String> {
-        let path = repo().join(format!("templates/{}/single-node.json", self.blueprint));
-        let template: serde_json::Value =
-            serde_json::from_str(&read(&path)).expect("single-node.json is JSON");
+        let files = nodectl::blueprint::find(self.blueprint).unwrap().files();
+        let (_, template) = nodectl::template::render::with_fragments(files, "single-node.json")
+            .expect("single-node.json with its fragments");
         let mut names: BTreeSet<String> = template["Parameters"]
             .as_object()
             .expect("single-node.json has Parameters")

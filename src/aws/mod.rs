@@ -1,8 +1,18 @@
-//! AWS SDK setup: one [`SdkConfig`] for every client (profile, region, endpoint override,
-//! retries), built on a single hyper 1 + rustls + ring HTTP client (see
-//! `../shared/reference/moto.md` section 7 for why: no aws-lc C build, no legacy hyper 0.14).
+//! The effects layer: every AWS call nodectl makes goes through one thin file per service,
+//! which maps SDK errors into [`AwsError`] once, and one [`poll`] loop (backoff, jitter,
+//! throttling tolerance, timeout) for everything that waits.
+//!
+//! [`load`] builds the one [`SdkConfig`] of a command (profile, region, endpoint override,
+//! retries) on a single hyper 1 + rustls + ring HTTP client (see `../shared/reference/moto.md`
+//! section 7 for why: no aws-lc C build, no legacy hyper 0.14).
 
+pub mod cloudformation;
+pub mod ec2;
 mod error;
+pub mod poll;
+pub mod pricing;
+pub mod secretsmanager;
+pub mod sts;
 
 use std::time::Duration;
 
@@ -51,4 +61,22 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:15:02Z`.
+pub fn format_time(time: &aws_smithy_types::DateTime) -> String {
+    use aws_smithy_types::date_time::Format;
+    aws_smithy_types::DateTime::from_secs(time.secs())
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| time.secs().to_string())
+}
+
+/// A fresh idempotency token (a change set name, a `ClientRequestToken`):
+/// `nodectl-<unix seconds>-<random>`, 26 characters.
+pub fn token() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!("nodectl-{secs}-{:08x}", fastrand::u32(..))
 }

@@ -1,10 +1,10 @@
 //! The rule catalog (`rules/catalog.json`, embedded in the binary): for each rule, the
-//! Well-Architected control and check it implements and the remark of that row in each
-//! blueprint's seed checklist; and for each blueprint, what it declares for the rules (its
-//! recommended instance families and the AWS managed policies its roles may have).
+//! Well-Architected pillar, control and check it implements and what it verifies. What a
+//! blueprint declares for the rules, and the remarks of its seed checklist, are its facts
+//! (`crate::facts`).
 //!
-//! A `--rules DIR` may hold a `catalog.json` of the same shape with `rules` only, describing
-//! the user's rules.
+//! A `--rules DIR` may hold a `catalog.json` of the same shape describing the user's rules, with
+//! a remark per blueprint name where the user wants one.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -28,9 +28,10 @@ pub struct Catalog {
     /// The rules by name, in report order.
     #[serde(default, deserialize_with = "ordered_rules")]
     pub rules: Vec<(String, RuleInfo)>,
-    /// What each blueprint declares, by blueprint name (`allora`, `theta`).
+    /// Only there to be refused with a clear message: blueprints declare their facts
+    /// themselves.
     #[serde(default)]
-    pub blueprints: Map<String, Value>,
+    pub blueprints: Option<Value>,
 }
 
 /// What one rule implements.
@@ -50,7 +51,8 @@ pub struct RuleInfo {
     /// What the rule verifies, in one sentence.
     #[serde(default)]
     pub summary: String,
-    /// The seed checklist row's remark, by blueprint name; absent where the seed has no row.
+    /// The user catalog's remark, by blueprint name (built-in rules take theirs from the
+    /// blueprint's facts).
     #[serde(default)]
     pub remarks: Map<String, Value>,
 }
@@ -63,36 +65,6 @@ impl RuleInfo {
             .and_then(Value::as_str)
             .unwrap_or_default()
     }
-}
-
-/// What a blueprint declares for the rules.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BlueprintFacts {
-    /// The instance families the blueprint recommends, with the reason.
-    pub recommended_instance_families: Families,
-    /// The AWS managed policies the blueprint's roles may have, each with the reason.
-    pub declared_managed_policies: Vec<Declared>,
-}
-
-/// Recommended instance families.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Families {
-    /// Families such as `t3` (the part of an instance type before the dot).
-    pub families: Vec<String>,
-    /// Why (which seed rows).
-    pub reason: String,
-}
-
-/// One declared AWS managed policy.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Declared {
-    /// The policy name, e.g. `AmazonSSMManagedInstanceCore`.
-    pub name: String,
-    /// Why the blueprint needs it.
-    pub reason: String,
 }
 
 fn ordered_rules<'de, D>(deserializer: D) -> Result<Vec<(String, RuleInfo)>, D::Error>
@@ -128,13 +100,6 @@ impl Catalog {
             .find(|(name, _)| name == rule)
             .map(|(_, info)| info)
     }
-
-    /// What `blueprint` declares, if the catalog says.
-    pub fn blueprint(&self, blueprint: &str) -> Option<BlueprintFacts> {
-        self.blueprints
-            .get(blueprint)
-            .map(|value| BlueprintFacts::deserialize(value).expect("valid blueprint facts"))
-    }
 }
 
 #[cfg(test)]
@@ -142,20 +107,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_built_in_catalog_describes_every_rule_and_blueprint() {
+    fn the_built_in_catalog_describes_every_rule() {
         let catalog = Catalog::built_in();
         assert!(catalog.rules.len() >= 17);
+        assert!(catalog.blueprints.is_none());
         for (name, info) in &catalog.rules {
             assert!(!info.control.is_empty() && !info.check.is_empty(), "{name}");
             assert!(!info.summary.is_empty(), "{name}");
-            for blueprint in info.remarks.keys() {
-                assert!(["allora", "theta"].contains(&blueprint.as_str()), "{name}");
-            }
-        }
-        for blueprint in crate::blueprint::BLUEPRINTS {
-            let facts = catalog.blueprint(blueprint.name()).expect("facts");
-            assert!(!facts.recommended_instance_families.families.is_empty());
-            assert_eq!(facts.declared_managed_policies.len(), 2);
+            assert!(
+                info.remarks.is_empty(),
+                "{name}: remarks are the blueprints' facts"
+            );
         }
     }
 }

@@ -1,18 +1,18 @@
 //! `nodectl check`: evaluates the rendered stacks against policy rules written in AWS
 //! CloudFormation Guard (`rules/*.guard`, embedded in the binary, plus the user's `--rules DIR`)
 //! and reports, for every stack and rule, pass, fail, suppressed or not applicable, with the
-//! Well-Architected control and check the rule implements and the remark of that row in the
-//! blueprint's seed checklist (`rules/catalog.json`).
+//! Well-Architected control and check the rule implements (`rules/catalog.json`) and the remark
+//! of that row in the blueprint's seed checklist (the blueprint's facts).
 //!
-//! The flow: [`resolve::document`] turns a template into what CloudFormation would deploy plus
-//! the blueprint's declarations, [`guard::evaluate`] runs one rules file on it, and the failing
+//! The flow: [`document::document`] turns a template into what CloudFormation would deploy plus
+//! the blueprint's declarations (its facts), [`guard::evaluate`] runs one rules file on it, and the failing
 //! clauses become [`Row`]s at the resource they point to, suppressed where the resource's
 //! metadata says so with a reason ([`suppress`]). Everything is offline.
 
 pub mod catalog;
+pub mod document;
 pub mod guard;
 pub mod report;
-pub mod resolve;
 pub mod suppress;
 
 use std::collections::BTreeSet;
@@ -24,6 +24,9 @@ use self::catalog::{Catalog, RuleInfo, SUPPRESSION_RULE};
 use self::guard::Clause;
 use self::suppress::Suppression;
 use crate::error::{Error, Result};
+use crate::facts::Facts;
+use crate::template::eval::{partition, Pseudo};
+use crate::template::Template;
 
 pub use self::report::{Report, Row, Status};
 
@@ -122,7 +125,7 @@ impl RuleSet {
                     "write {\"rules\": {\"<rule>\": {\"control\": \"...\", \"check\": \"...\", \"remarks\": {\"allora\": \"...\"}}}} (docs/checks.md)",
                 )
             })?;
-            if !parsed.blueprints.is_empty() {
+            if parsed.blueprints.is_some() {
                 return Err(Error::usage(
                     format!("{} declares blueprints", catalog.display()),
                     "only the built-in catalog declares what a blueprint needs; describe your rules under \"rules\"",
@@ -154,8 +157,8 @@ fn read(path: &Path) -> Result<String> {
 pub struct Target {
     /// The stack name (for a `--template` file: the file name).
     pub stack: String,
-    /// The template (JSON text).
-    pub template: String,
+    /// The template.
+    pub template: Template,
     /// The file it was read from, for `--template`.
     pub file: Option<PathBuf>,
 }
@@ -163,8 +166,10 @@ pub struct Target {
 /// What the rules know about the deployment besides the template.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// The blueprint's name (`allora`, `theta`).
+    /// The blueprint's name.
     pub blueprint: String,
+    /// What the blueprint declares (families, managed policies, checklist remarks).
+    pub facts: &'static Facts,
     /// The region the stacks go to.
     pub region: String,
     /// The account id, when the configuration has a valid one.
@@ -174,17 +179,16 @@ pub struct Context {
 /// Evaluates every rule on every target and builds the report.
 pub fn check(rules: &RuleSet, context: &Context, targets: &[Target]) -> Result<Report> {
     let mut report = Report::new(&context.blueprint);
-    let nodectl_base = blueprint_declarations(rules, context);
+    let nodectl_base = blueprint_declarations(context);
     for target in targets {
-        let template = parse_template(target)?;
-        let pseudo = resolve::Pseudo {
+        let pseudo = Pseudo {
             region: context.region.clone(),
             account: context.account.clone(),
             stack: target.stack.clone(),
         };
         let mut nodectl = nodectl_base.clone();
         nodectl["Stack"] = Value::String(target.stack.clone());
-        let document = resolve::document(&template, &pseudo, nodectl);
+        let document = document::document(&target.template, pseudo, nodectl);
         let text = document.to_string();
         let (suppressions, invalid) = suppress::read(&document);
         let mut known_rules = BTreeSet::new();
@@ -213,14 +217,15 @@ pub fn check(rules: &RuleSet, context: &Context, targets: &[Target]) -> Result<R
                 rows.extend(rows_of(&base, &name, &outcome, &document, &suppressions));
             }
         }
+        let info = rules
+            .describe(SUPPRESSION_RULE)
+            .cloned()
+            .unwrap_or_default();
         let base = RowBase {
             stack: target.stack.clone(),
             source: "nodectl".into(),
-            info: rules
-                .describe(SUPPRESSION_RULE)
-                .cloned()
-                .unwrap_or_default(),
-            blueprint: context.blueprint.clone(),
+            remark: remark(context, SUPPRESSION_RULE, &info),
+            info,
         };
         rows.extend(suppression_rows(&base, &suppressions, &invalid));
         report.rows.extend(order_rows(rules, rows));
@@ -239,52 +244,19 @@ pub fn check(rules: &RuleSet, context: &Context, targets: &[Target]) -> Result<R
 }
 
 /// The `Nodectl` object of the evaluated document, without the stack name.
-fn blueprint_declarations(rules: &RuleSet, context: &Context) -> Value {
-    let mut nodectl = json!({
+fn blueprint_declarations(context: &Context) -> Value {
+    let facts = context.facts;
+    let partition = partition(&context.region);
+    json!({
         "Blueprint": context.blueprint,
         "Region": context.region,
-    });
-    if let Some(facts) = rules.catalog.blueprint(&context.blueprint) {
-        let partition = resolve::partition(&context.region);
-        nodectl["RecommendedInstanceFamilies"] =
-            json!(facts.recommended_instance_families.families);
-        nodectl["DeclaredManagedPolicyArns"] = Value::Array(
-            facts
-                .declared_managed_policies
-                .iter()
-                .map(|policy| {
-                    Value::String(format!("arn:{partition}:iam::aws:policy/{}", policy.name))
-                })
-                .collect(),
-        );
-    }
-    nodectl
-}
-
-fn parse_template(target: &Target) -> Result<Value> {
-    let shown = || {
-        target
-            .file
-            .as_ref()
-            .map(|path| path.display().to_string())
-            .unwrap_or_else(|| format!("the template of `{}`", target.stack))
-    };
-    let template: Value = serde_json::from_str(&target.template).map_err(|err| {
-        Error::usage(
-            format!("{} is not JSON: {err}", shown()),
-            "check JSON CloudFormation templates (nodectl render writes them)",
-        )
-    })?;
-    if !template.get("Resources").is_some_and(Value::is_object) {
-        return Err(Error::usage(
-            format!(
-                "{} is not a CloudFormation template: it has no Resources object",
-                shown()
-            ),
-            "check JSON CloudFormation templates (nodectl render writes them)",
-        ));
-    }
-    Ok(template)
+        "RecommendedInstanceFamilies": facts.recommended_instance_families.families,
+        "DeclaredManagedPolicyArns": facts
+            .declared_managed_policies
+            .iter()
+            .map(|policy| format!("arn:{partition}:iam::aws:policy/{}", policy.name))
+            .collect::<Vec<_>>(),
+    })
 }
 
 /// The rules of a file in the order the file defines them (Guard reports them sorted).
@@ -315,7 +287,16 @@ struct RowBase {
     stack: String,
     source: String,
     info: RuleInfo,
-    blueprint: String,
+    remark: String,
+}
+
+/// The seed checklist's remark on `rule`: the blueprint's facts, or for the user's rules what
+/// their catalog says for the blueprint.
+fn remark(context: &Context, rule: &str, info: &RuleInfo) -> String {
+    match context.facts.remark(rule) {
+        "" => info.remark(&context.blueprint).to_string(),
+        remark => remark.to_string(),
+    }
 }
 
 impl RowBase {
@@ -328,8 +309,8 @@ impl RowBase {
         RowBase {
             stack: stack.to_string(),
             source: file.name.clone(),
+            remark: remark(context, rule, &info),
             info,
-            blueprint: context.blueprint.clone(),
         }
     }
 
@@ -342,7 +323,7 @@ impl RowBase {
             control: self.info.control.clone(),
             check: self.info.check.clone(),
             summary: self.info.summary.clone(),
-            remark: self.info.remark(&self.blueprint).to_string(),
+            remark: self.remark.clone(),
             resource: None,
             location: String::new(),
             detail: None,

@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use super::load_plan;
-use crate::blueprint::{AccountSetting, Plan, StackRole};
 use crate::check::{self, Context, Report, RuleSet, Target};
 use crate::cli::{CheckArgs, GlobalArgs, OutputArg};
 use crate::error::{Error, Result};
+use crate::plan::{Plan, StackSpec};
 use crate::printer::Printer;
+use crate::template::Template;
 
 /// Checks the blueprint's rendered stacks (or the `--template` files) against the built-in
 /// rules and the `--rules DIR` files; prints the report on stdout and the summary on stderr.
@@ -19,7 +20,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &CheckArgs) -> Result<(
         rules.add_dir(dir)?;
     }
     let targets = if args.template.is_empty() {
-        targets(&plan, &[StackRole::Common, StackRole::SingleNode])
+        targets(&plan.stacks.iter().collect::<Vec<_>>())
     } else {
         args.template
             .iter()
@@ -49,7 +50,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &CheckArgs) -> Result<(
 /// only. With `skip`, says loudly that it is skipped and returns.
 pub fn before_deploy(
     plan: &Plan,
-    roles: &[StackRole],
+    stacks: &[&StackSpec],
     skip: bool,
     printer: &Printer,
 ) -> Result<()> {
@@ -60,7 +61,7 @@ pub fn before_deploy(
         );
         return Ok(());
     }
-    let report = check::check(&RuleSet::built_in(), &context(plan), &targets(plan, roles))?;
+    let report = check::check(&RuleSet::built_in(), &context(plan), &targets(stacks))?;
     for warning in &report.warnings {
         printer.warn(warning);
     }
@@ -115,26 +116,29 @@ fn add_estimate(report: &mut Report, plan: &Plan) {
     }
 }
 
-/// The stacks of `roles` as check targets.
-fn targets(plan: &Plan, roles: &[StackRole]) -> Vec<Target> {
-    roles
+/// `stacks` as check targets.
+fn targets(stacks: &[&StackSpec]) -> Vec<Target> {
+    stacks
         .iter()
-        .map(|role| {
-            let stack = plan.stack(*role);
-            Target {
-                stack: stack.name.clone(),
-                template: stack.template.clone(),
-                file: None,
-            }
+        .map(|stack| Target {
+            stack: stack.name.clone(),
+            template: stack.template.clone(),
+            file: None,
         })
         .collect()
 }
 
 fn template_file(path: &Path) -> Result<Target> {
-    let template = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         action: "read the template",
         path: path.to_path_buf(),
         source,
+    })?;
+    let template = Template::parse(&text).map_err(|problem| {
+        Error::usage(
+            format!("{} {problem}", path.display()),
+            "check JSON CloudFormation templates (nodectl render writes them)",
+        )
     })?;
     Ok(Target {
         stack: path
@@ -148,12 +152,10 @@ fn template_file(path: &Path) -> Result<Target> {
 
 fn context(plan: &Plan) -> Context {
     Context {
-        blueprint: plan.blueprint.name().to_string(),
+        blueprint: plan.blueprint.to_string(),
+        facts: plan.facts,
         region: plan.region.clone(),
-        account: match &plan.account {
-            AccountSetting::Id(id, _) => Some(id.clone()),
-            _ => None,
-        },
+        account: plan.account.id().map(str::to_string),
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use super::load_plan;
-use crate::aws::{self, AwsOptions};
-use crate::blueprint::Plan;
+use super::{aws_options, load_plan};
+use crate::aws::{self, pricing::PRICE_LIST_REGION, AwsOptions};
 use crate::cli::{CostArgs, GlobalArgs};
-use crate::cost::price_list::{self, PRICE_LIST_REGION};
+use crate::cost::price_list;
 use crate::cost::table::PriceTable;
 use crate::cost::{self, instance_types};
 use crate::error::Result;
+use crate::plan::Plan;
 use crate::printer::{OutputFormat, Printer};
 
 /// Attempts per Price List call: a failure falls back to the table, so it need not wait long.
@@ -46,10 +46,9 @@ async fn ask_price_list(
     printer: &Printer,
 ) -> HashMap<String, f64> {
     let sdk = aws::load(&AwsOptions {
-        profile: global.profile.clone(),
         region: PRICE_LIST_REGION.to_string(),
-        endpoint_url: global.endpoint_url.clone(),
         max_attempts: PRICE_LIST_ATTEMPTS,
+        ..aws_options(global)
     })
     .await;
     let client = aws_sdk_pricing::Client::new(&sdk);

@@ -1,6 +1,5 @@
-//! CLI glue: one function per verb. Each loads the configuration (offline validation first),
-//! connects to AWS only when the verb needs it (after the account check), and prints through
-//! the [`Printer`].
+//! CLI glue: one function per verb. Each parses what it needs, loads the plan (offline
+//! validation first), calls one operation, and prints its report through the [`Printer`].
 
 mod check;
 mod cost;
@@ -11,16 +10,15 @@ mod render;
 
 use std::collections::HashMap;
 
-use aws_config::SdkConfig;
 use clap::CommandFactory;
 
-use crate::aws::{self, AwsError, AwsOptions};
-use crate::blueprint::{self, Plan};
+use crate::aws::{self, AwsOptions};
+use crate::blueprint;
 use crate::cli::{Cli, Command, GlobalArgs, OutputArg};
 use crate::error::{Error, Result};
+use crate::plan::Plan;
 use crate::printer::Printer;
 use crate::settings::Settings;
-use crate::stack::{Engine, PollConfig};
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
@@ -31,8 +29,8 @@ pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
         ));
     }
     match &cli.command {
-        Command::Render { stack, out_dir } => {
-            render::run(&cli.global, printer, *stack, out_dir.as_deref())
+        Command::Render { stacks, out_dir } => {
+            render::run(&cli.global, printer, stacks, out_dir.as_deref())
         }
         Command::Deploy(args) => deploy::run(&cli.global, printer, args).await,
         Command::Destroy(args) => destroy::run(&cli.global, printer, args).await,
@@ -81,13 +79,12 @@ pub fn load_plan_with(
         printer.register_secret(&secret);
     }
     let plan = blueprint::detect(&settings)?.plan(&settings)?;
+    debug_assert_eq!(plan.check_graph(), Ok(()));
     if warn {
-        for warning in &plan.warnings {
-            printer.warn(warning);
-        }
+        print_warnings(&plan, printer);
     }
     tracing::debug!(
-        blueprint = plan.blueprint.name(),
+        blueprint = plan.blueprint,
         region = %plan.region,
         stacks = ?plan.stacks.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "configuration loaded from {}",
@@ -96,16 +93,17 @@ pub fn load_plan_with(
     Ok(plan)
 }
 
+/// Prints the plan's warnings (unknown keys, ignored keys, ...).
+pub fn print_warnings(plan: &Plan, printer: &Printer) {
+    for warning in &plan.warnings {
+        printer.warn(warning);
+    }
+}
+
 /// Reads the value of `key` from stdin for `--secret-stdin`: the whole input, without the
-/// trailing newline. Only keys the blueprint marks secret are accepted.
+/// trailing newline. Only keys a blueprint marks secret are accepted.
 pub fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, String)>> {
-    let mut known = blueprint::BLUEPRINTS
-        .iter()
-        .flat_map(|blueprint| blueprint.keys())
-        .filter(|spec| spec.secret)
-        .map(|spec| spec.name)
-        .collect::<Vec<_>>();
-    known.dedup();
+    let known = blueprint::secret_keys();
     if !known.contains(&key) {
         return Err(Error::usage(
             format!("--secret-stdin takes a secret key, and `{key}` is not one"),
@@ -135,72 +133,16 @@ pub fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, Str
     )]))
 }
 
-/// The SDK configuration and the checked account id.
-pub struct Connection {
-    /// Shared SDK configuration.
-    pub sdk: SdkConfig,
-    /// The caller's account, equal to `AWS_ACCOUNT_ID`.
-    pub account: String,
-}
-
-/// Checks `AWS_ACCOUNT_ID` offline, then against the credentials' account (STS
-/// GetCallerIdentity, a read-only call) before anything else is sent to AWS.
-pub async fn connect(global: &GlobalArgs, plan: &Plan) -> Result<Connection> {
-    let (expected, source) = plan.require_account()?;
-    let max_attempts = std::env::var("NODECTL_MAX_ATTEMPTS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(aws::DEFAULT_MAX_ATTEMPTS);
-    let sdk = aws::load(&AwsOptions {
+/// The SDK options of the global flags: profile, endpoint, and the attempts per call
+/// (`NODECTL_MAX_ATTEMPTS`, else [`aws::DEFAULT_MAX_ATTEMPTS`]); the region is the plan's.
+pub fn aws_options(global: &GlobalArgs) -> AwsOptions {
+    AwsOptions {
         profile: global.profile.clone(),
-        region: plan.region.clone(),
+        region: String::new(),
         endpoint_url: global.endpoint_url.clone(),
-        max_attempts,
-    })
-    .await;
-    let identity = aws_sdk_sts::Client::new(&sdk)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|err| {
-            let err = AwsError::from_sdk(err);
-            let hint = err.generic_hint();
-            Error::aws(
-                format!(
-                    "cannot check the AWS account (STS GetCallerIdentity in `{}`)",
-                    plan.region
-                ),
-                err,
-                hint,
-            )
-        })?;
-    let actual = identity.account().unwrap_or_default().to_string();
-    if actual != expected {
-        return Err(Error::AccountMismatch {
-            expected: expected.to_string(),
-            actual,
-            configured_at: source.clone(),
-        });
-    }
-    tracing::debug!(account = %actual, region = %plan.region, "credentials checked");
-    Ok(Connection {
-        sdk,
-        account: actual,
-    })
-}
-
-/// A stack engine over `connection`, with `timeout` (zero: no limit).
-pub fn engine<'a>(
-    connection: &Connection,
-    plan: &Plan,
-    printer: &'a Printer,
-    timeout: std::time::Duration,
-) -> Engine<'a> {
-    Engine {
-        cfn: aws_sdk_cloudformation::Client::new(&connection.sdk),
-        printer,
-        region: plan.region.clone(),
-        poll: PollConfig::from_env(),
-        timeout: (!timeout.is_zero()).then_some(timeout),
+        max_attempts: std::env::var("NODECTL_MAX_ATTEMPTS")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::load_plan;
-use crate::cli::{GlobalArgs, StackSelection};
+use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
 use crate::printer::{OutputFormat, Printer};
 
@@ -13,15 +13,11 @@ use crate::printer::{OutputFormat, Printer};
 pub fn run(
     global: &GlobalArgs,
     printer: &Printer,
-    selection: StackSelection,
+    requested: &[String],
     out_dir: Option<&Path>,
 ) -> Result<()> {
     let plan = load_plan(global, printer)?;
-    let stacks: Vec<_> = selection
-        .roles()
-        .into_iter()
-        .map(|role| plan.stack(role))
-        .collect();
+    let stacks = plan.select(requested)?;
     match out_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -32,7 +28,7 @@ pub fn run(
             let mut written = Vec::new();
             for stack in &stacks {
                 let path = dir.join(format!("{}.template.json", stack.name));
-                std::fs::write(&path, &stack.template).map_err(|source| Error::Io {
+                std::fs::write(&path, stack.template.body()).map_err(|source| Error::Io {
                     action: "write",
                     path: path.clone(),
                     source,
@@ -44,14 +40,12 @@ pub fn run(
                 OutputFormat::Text => printer.data(&written.join("\n")),
             }
         }
-        None if stacks.len() == 1 => printer.data(&stacks[0].template),
+        None if stacks.len() == 1 => printer.data(stacks[0].template.body()),
         None => {
-            let mut all = Map::new();
-            for stack in &stacks {
-                let template: Value =
-                    serde_json::from_str(&stack.template).expect("rendered templates are JSON");
-                all.insert(stack.name.clone(), template);
-            }
+            let all: Map<String, Value> = stacks
+                .iter()
+                .map(|stack| (stack.name.clone(), stack.template.value().clone()))
+                .collect();
             printer.data_json(&Value::Object(all));
         }
     }

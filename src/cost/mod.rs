@@ -3,13 +3,13 @@
 //! AWS Price List API ([`price_list`]).
 //!
 //! Method (see `docs/cost.md`): what the stacks use is read from their rendered templates
-//! ([`resources`]) plus the custom metrics their user data publishes ([`metrics`]); each use is
+//! ([`resources`]) plus the custom metrics their user data publishes (the blueprint's facts:
+//! its metric publishers); each use is
 //! priced for a month of [`HOURS_PER_MONTH`] hours, the AWS Pricing Calculator's convention,
 //! and rounded to cents per line; the total is the sum of the lines. Unknown prices are never
 //! guessed: the line says so and stays out of the total, with a warning.
 
 pub mod ebs;
-pub mod metrics;
 pub mod price_list;
 pub mod resources;
 pub mod table;
@@ -18,7 +18,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
-use crate::blueprint::Plan;
+use crate::facts::Facts;
+use crate::plan::Plan;
 use table::{PriceTable, Rate, RegionPrices, TABLE_PATH};
 
 /// Hours in a month: 730 (365 days × 24 hours / 12), as the AWS Pricing Calculator counts.
@@ -356,7 +357,8 @@ fn cents(quantity: f64, usd: f64) -> i64 {
 pub fn instance_types(plan: &Plan) -> Vec<String> {
     let mut types = Vec::new();
     for stack in &plan.stacks {
-        if let Ok(usage) = resources::read(stack) {
+        {
+            let usage = resources::read(stack, &plan.region);
             for instance in usage.instances {
                 if let Some(itype) = instance.instance_type {
                     if !types.contains(&itype) {
@@ -401,15 +403,7 @@ pub fn estimate(
     }
     for stack in &plan.stacks {
         builder.stack = stack.name.clone();
-        let usage = match resources::read(stack) {
-            Ok(usage) => usage,
-            Err(message) => {
-                builder
-                    .warnings
-                    .push(format!("{message}: it is not estimated"));
-                continue;
-            }
-        };
+        let usage = resources::read(stack, &plan.region);
         if !usage.unpriced.is_empty() {
             let list = usage
                 .unpriced
@@ -461,7 +455,7 @@ pub fn estimate(
             );
         }
         for instance in &usage.instances {
-            builder.metrics(instance, plan.blueprint.name());
+            builder.metrics(instance, plan.facts);
         }
         for _ in &usage.secrets {
             let rate = builder
@@ -478,7 +472,7 @@ pub fn estimate(
         }
     }
     Estimate {
-        blueprint: plan.blueprint.name().to_string(),
+        blueprint: plan.blueprint.to_string(),
         region: plan.region.clone(),
         region_name: region.map(|r| r.name.clone()),
         table_date: table.date.clone(),
@@ -638,7 +632,7 @@ impl Builder<'_> {
         }
     }
 
-    fn metrics(&mut self, instance: &resources::InstanceUse, blueprint: &str) {
+    fn metrics(&mut self, instance: &resources::InstanceUse, facts: &Facts) {
         if instance.detailed_monitoring {
             let rate = self.prices.map(|p| p.cloudwatch.metric_month.clone());
             let count = self
@@ -653,7 +647,7 @@ impl Builder<'_> {
                 Some(METRICS_NOTE),
             );
         }
-        for publisher in metrics::publishers(blueprint, &instance.user_data) {
+        for publisher in facts.publishers(&instance.user_data) {
             let rate = self.prices.map(|p| p.cloudwatch.metric_month.clone());
             self.push(
                 Category::Monitoring,

@@ -16,17 +16,14 @@
 //!  "version": "...", "publicationDate": "..."}
 //! ```
 
-use aws_sdk_pricing::types::{Filter, FilterType};
 use serde_json::Value;
 
-use crate::aws::{AwsError, AwsErrorKind};
-
-/// The region the Price List Query API is called in.
-pub const PRICE_LIST_REGION: &str = "us-east-1";
+use crate::aws::pricing::get_products;
+use crate::aws::AwsErrorKind;
 
 /// The product filters for the on-demand price of `instance_type` in `region`: Linux with no
 /// pre-installed software, shared tenancy, capacity status `Used` (not a capacity reservation).
-pub fn filters(instance_type: &str, region: &str) -> Vec<Filter> {
+pub fn filters<'a>(instance_type: &'a str, region: &'a str) -> [(&'static str, &'a str); 6] {
     [
         ("instanceType", instance_type),
         ("regionCode", region),
@@ -35,16 +32,6 @@ pub fn filters(instance_type: &str, region: &str) -> Vec<Filter> {
         ("preInstalledSw", "NA"),
         ("capacitystatus", "Used"),
     ]
-    .into_iter()
-    .map(|(field, value)| {
-        Filter::builder()
-            .r#type(FilterType::TermMatch)
-            .field(field)
-            .value(value)
-            .build()
-            .expect("type, field and value are set")
-    })
-    .collect()
 }
 
 /// Asks the Price List API for the on-demand hourly price in USD of a Linux `instance_type`
@@ -55,17 +42,9 @@ pub async fn instance_hourly(
     instance_type: &str,
     region: &str,
 ) -> Result<f64, String> {
-    let mut request = client
-        .get_products()
-        .service_code("AmazonEC2")
-        .format_version("aws_v1")
-        .max_results(20);
-    for filter in filters(instance_type, region) {
-        request = request.filters(filter);
-    }
-    let output = request.send().await.map_err(|err| {
-        let err = AwsError::from_sdk(err);
-        match err.kind {
+    let price_list = get_products(client, "AmazonEC2", &filters(instance_type, region))
+        .await
+        .map_err(|err| match err.kind {
             AwsErrorKind::Credentials => "no AWS credentials were found".to_string(),
             _ => err
                 .to_string()
@@ -73,9 +52,8 @@ pub async fn instance_hourly(
                 .next()
                 .unwrap_or_default()
                 .to_string(),
-        }
-    })?;
-    hourly_from_price_list(output.price_list(), instance_type, region)
+        })?;
+    hourly_from_price_list(&price_list, instance_type, region)
 }
 
 /// The on-demand USD price per hour of `instance_type` in `region` in the `PriceList` of a

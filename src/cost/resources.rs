@@ -4,16 +4,15 @@
 //! IPs and the addresses instances get from their subnet), CloudWatch dashboards and Secrets
 //! Manager secrets.
 //!
-//! The template is evaluated as far as an estimate needs: `Ref` to a parameter gives the value
-//! nodectl deploys (its [`StackPlan::parameters`], else the template's `Default`), `Fn::If` and
-//! resource `Condition`s are decided with `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or` and
-//! `Condition`. A condition that cannot be decided counts as true (the resource is priced).
-
-use std::collections::HashMap;
+//! The template is evaluated by the one evaluator (`crate::template::eval`): `Ref` to a
+//! parameter gives the value nodectl deploys (the rendered template's `Default`), `Fn::If` and
+//! resource `Condition`s are decided where possible. A condition that cannot be decided counts
+//! as true (the resource is priced).
 
 use serde_json::{Map, Value};
 
-use crate::blueprint::{Lookup, StackPlan};
+use crate::plan::{Lookup, StackSpec};
+use crate::template::eval::{scalar, Evaluator, Pseudo, Undecided};
 
 /// The default IOPS and throughput of a gp3 volume that does not set them (Amazon EBS User
 /// Guide, "General Purpose SSD volumes": 3,000 IOPS and 125 MiB/s baseline).
@@ -96,27 +95,9 @@ pub const FREE_TYPES: &[&str] = &[
     "AWS::CloudFormation::WaitConditionHandle",
 ];
 
-/// Reads what `stack` uses from its rendered template. Errors: the template is not a JSON
-/// object with `Resources` (only possible with `NODECTL_TEMPLATES_DIR`).
-pub fn read(stack: &StackPlan) -> Result<StackUse, String> {
-    let template: Value = serde_json::from_str(&stack.template)
-        .map_err(|err| format!("the template of `{}` is not JSON: {err}", stack.name))?;
-    let empty = Map::new();
-    let resources = template
-        .get("Resources")
-        .and_then(Value::as_object)
-        .ok_or_else(|| format!("the template of `{}` has no Resources", stack.name))?;
-    let mut params: HashMap<String, String> = HashMap::new();
-    if let Some(declared) = template.get("Parameters").and_then(Value::as_object) {
-        for (name, spec) in declared {
-            if let Some(default) = spec.get("Default").and_then(scalar) {
-                params.insert(name.clone(), default);
-            }
-        }
-    }
-    for (name, value) in &stack.parameters {
-        params.insert(name.clone(), value.clone());
-    }
+/// Reads what `stack` (deployed in `region`) uses from its rendered template.
+pub fn read(stack: &StackSpec, region: &str) -> StackUse {
+    let template = &stack.template;
     let looked_up: Vec<&str> = stack
         .lookups
         .iter()
@@ -129,28 +110,26 @@ pub fn read(stack: &StackPlan) -> Result<StackUse, String> {
         .map(|_| "SubnetId")
         .collect();
     let eval = Eval {
-        params,
+        evaluator: Evaluator::new(
+            template,
+            Pseudo {
+                region: region.to_string(),
+                account: None,
+                stack: stack.name.clone(),
+            },
+        )
+        .undecided(Undecided::AssumeTrue),
         looked_up,
-        conditions: template
-            .get("Conditions")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty),
-        resources,
     };
-
     let mut usage = StackUse {
         stack: stack.name.clone(),
         ..StackUse::default()
     };
     let mut eips_on_instances = Vec::new();
     let mut volume_resources = Vec::new();
-    for (id, resource) in resources {
-        let kind = resource.get("Type").and_then(Value::as_str).unwrap_or("");
-        let props = resource
-            .get("Properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let created = eval.created(resource);
+    for resource in template.resources() {
+        let (id, kind, props) = (resource.id, resource.kind(), resource.properties());
+        let created = eval.evaluator.created(&resource);
         match kind {
             "AWS::EC2::Instance" if created => {
                 let instance = eval.instance(id, props, &default_subnet_params);
@@ -169,10 +148,10 @@ pub fn read(stack: &StackPlan) -> Result<StackUse, String> {
                     eips_on_instances.push(target);
                 }
             }
-            "AWS::CloudWatch::Dashboard" if created => usage.dashboards.push(id.clone()),
-            "AWS::SecretsManager::Secret" if created => usage.secrets.push(id.clone()),
+            "AWS::CloudWatch::Dashboard" if created => usage.dashboards.push(id.to_string()),
+            "AWS::SecretsManager::Secret" if created => usage.secrets.push(id.to_string()),
             _ if created && !FREE_TYPES.contains(&kind) && !PRICED_TYPES.contains(&kind) => {
-                usage.unpriced.push((id.clone(), kind.to_string()));
+                usage.unpriced.push((id.to_string(), kind.to_string()));
             }
             _ => {}
         }
@@ -195,7 +174,7 @@ pub fn read(stack: &StackPlan) -> Result<StackUse, String> {
                 .push(format!("public IPv4 of instance {}", instance.logical_id));
         }
     }
-    Ok(usage)
+    usage
 }
 
 /// The resource types [`read`] prices.
@@ -206,16 +185,6 @@ const PRICED_TYPES: &[&str] = &[
     "AWS::CloudWatch::Dashboard",
     "AWS::SecretsManager::Secret",
 ];
-
-/// A parameter default or value as CloudFormation passes it: a string.
-fn scalar(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
 
 /// `DataVolume` → `data volume`.
 fn words(logical_id: &str) -> String {
@@ -230,10 +199,8 @@ fn words(logical_id: &str) -> String {
 }
 
 struct Eval<'a> {
-    params: HashMap<String, String>,
+    evaluator: Evaluator<'a>,
     looked_up: Vec<&'a str>,
-    conditions: &'a Map<String, Value>,
-    resources: &'a Map<String, Value>,
 }
 
 /// The value of an expression, as far as it is known.
@@ -256,50 +223,30 @@ enum Val {
 }
 
 impl Eval<'_> {
+    /// Evaluates `value` and classifies the result.
     fn value(&self, value: Option<&Value>) -> Val {
         let Some(value) = value else {
             return Val::Absent;
         };
-        match value {
-            Value::Null => Val::Absent,
-            Value::Array(items) => Val::List(items.clone()),
-            Value::Object(map) if map.len() == 1 => {
-                let (key, arg) = map.iter().next().expect("one entry");
-                match key.as_str() {
-                    "Ref" => self.reference(arg.as_str().unwrap_or("")),
-                    "Fn::If" => match arg.as_array().map(Vec::as_slice) {
-                        Some([Value::String(cond), then, otherwise]) => {
-                            if self.condition(cond).unwrap_or(true) {
-                                self.value(Some(then))
-                            } else {
-                                self.value(Some(otherwise))
-                            }
-                        }
-                        _ => Val::Unknown,
-                    },
-                    key if key.starts_with("Fn::") => Val::Unknown,
-                    _ => Val::Object(map.clone()),
+        match self.evaluator.value(value) {
+            None | Some(Value::Null) => Val::Absent,
+            Some(Value::Array(items)) => Val::List(items),
+            Some(Value::Object(map)) if map.len() == 1 => {
+                let (key, argument) = map.iter().next().expect("one entry");
+                match (key.as_str(), argument.as_str()) {
+                    ("Ref", Some(name)) if self.looked_up.contains(&name) => {
+                        Val::LookedUp(name.to_string())
+                    }
+                    ("Ref", Some(name)) if self.evaluator.template().resource(name).is_some() => {
+                        Val::Resource(name.to_string())
+                    }
+                    (key, _) if key == "Ref" || key.starts_with("Fn::") => Val::Unknown,
+                    _ => Val::Object(map),
                 }
             }
-            Value::Object(map) => Val::Object(map.clone()),
-            other => scalar(other).map_or(Val::Unknown, Val::Text),
+            Some(Value::Object(map)) => Val::Object(map),
+            Some(other) => scalar(&other).map_or(Val::Unknown, Val::Text),
         }
-    }
-
-    fn reference(&self, name: &str) -> Val {
-        if name == "AWS::NoValue" {
-            return Val::Absent;
-        }
-        if let Some(value) = self.params.get(name) {
-            return Val::Text(value.clone());
-        }
-        if self.looked_up.contains(&name) {
-            return Val::LookedUp(name.to_string());
-        }
-        if self.resources.contains_key(name) {
-            return Val::Resource(name.to_string());
-        }
-        Val::Unknown
     }
 
     fn string(&self, value: Option<&Value>) -> Option<String> {
@@ -325,48 +272,6 @@ impl Eval<'_> {
         match self.value(value) {
             Val::Resource(id) => Some(id),
             _ => None,
-        }
-    }
-
-    /// Decides the named condition; `None` when it uses what is not evaluated.
-    fn condition(&self, name: &str) -> Option<bool> {
-        self.decide(self.conditions.get(name)?)
-    }
-
-    fn decide(&self, expr: &Value) -> Option<bool> {
-        let map = expr.as_object().filter(|m| m.len() == 1)?;
-        let (key, arg) = map.iter().next()?;
-        let args = arg.as_array();
-        match key.as_str() {
-            "Fn::Equals" => match args.map(Vec::as_slice) {
-                Some([a, b]) => match (self.value(Some(a)), self.value(Some(b))) {
-                    (Val::Text(a), Val::Text(b)) => Some(a == b),
-                    _ => None,
-                },
-                _ => None,
-            },
-            "Fn::Not" => match args.map(Vec::as_slice) {
-                Some([inner]) => self.decide(inner).map(|b| !b),
-                _ => None,
-            },
-            "Fn::And" => args?
-                .iter()
-                .map(|c| self.decide(c))
-                .try_fold(true, |acc, b| Some(acc && b?)),
-            "Fn::Or" => args?
-                .iter()
-                .map(|c| self.decide(c))
-                .try_fold(false, |acc, b| Some(acc || b?)),
-            "Condition" => self.condition(arg.as_str()?),
-            _ => None,
-        }
-    }
-
-    /// Whether a resource is created: no `Condition`, or one that holds (or is undecided).
-    fn created(&self, resource: &Value) -> bool {
-        match resource.get("Condition").and_then(Value::as_str) {
-            Some(name) => self.condition(name).unwrap_or(true),
-            None => true,
         }
     }
 
@@ -400,10 +305,10 @@ impl Eval<'_> {
         match self.value(props.get("SubnetId")) {
             Val::LookedUp(param) => default_subnet_params.contains(&param.as_str()),
             Val::Resource(subnet) => self
-                .resources
-                .get(&subnet)
-                .and_then(|s| s.get("Properties"))
-                .map(|p| self.boolean(p.get("MapPublicIpOnLaunch")) == Some(true))
+                .evaluator
+                .template()
+                .resource(&subnet)
+                .map(|s| self.boolean(s.property("MapPublicIpOnLaunch")) == Some(true))
                 .unwrap_or(false),
             // No subnet: the default VPC's default subnet.
             Val::Absent => true,
@@ -473,20 +378,20 @@ fn collect_strings(value: Option<&Value>, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blueprint::StackRole;
+    use crate::template::Template;
 
-    fn stack(template: Value, parameters: &[(&str, &str)], lookups: Vec<Lookup>) -> StackPlan {
-        StackPlan {
-            role: StackRole::SingleNode,
-            name: "node".into(),
-            template: template.to_string(),
-            parameters: parameters
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            tags: Vec::new(),
-            lookups,
+    /// The stack of `template` with `parameters` as defaults, as rendering sets them.
+    fn stack(mut template: Value, parameters: &[(&str, &str)], lookups: Vec<Lookup>) -> StackSpec {
+        for (name, value) in parameters {
+            template["Parameters"][name]["Default"] = Value::String(value.to_string());
         }
+        let mut spec = StackSpec::new("single-node", "node", Template::from_value(template));
+        spec.lookups = lookups;
+        spec
+    }
+
+    fn read(stack: &StackSpec) -> Result<StackUse, ()> {
+        Ok(super::read(stack, "us-east-1"))
     }
 
     fn template() -> Value {

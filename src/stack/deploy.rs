@@ -1,20 +1,19 @@
-//! Deploying one stack: through a change set (the default: preview, confirm, execute) or
-//! directly (CreateStack / UpdateStack, `--method direct`, as `cdk deploy --method direct`).
+//! Deploying one stack: through a change set (the default: [`Engine::prepare`] creates it and
+//! shows it, the caller confirms, [`Engine::execute`] runs it or [`Engine::discard`] drops it)
+//! or directly ([`Engine::deploy_direct`]: CreateStack / UpdateStack, `--method direct`, as
+//! `cdk deploy --method direct`).
 //!
 //! The flow follows rain's deploy (`../shared/reference/cli-anchors.md` section 1.1): settle
 //! the existing stack first (wait for a running operation; delete a stack left by a failed
-//! create), create the change set, treat "no changes" as success, show the changes and
-//! confirm, execute, follow the events until the stack settles, by stack id.
-
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
-use serde_json::json;
+//! create), create the change set, treat "no changes" as success, show the changes, execute,
+//! follow the events until the stack settles, by stack id.
 
 use super::status::{pre_deploy, root_cause, PreDeploy, StatusClass};
-use super::{classify, token, Engine, StackInfo};
-use crate::aws::AwsError;
-use crate::blueprint::StackPlan;
+use super::{classify, Engine, StackInfo};
+use crate::aws::cloudformation::{ChangeRow, StackInput};
+use crate::aws::{token, AwsError, AwsErrorKind};
 use crate::error::{Error, Result};
-use crate::printer::OutputFormat;
+use crate::plan::StackSpec;
 
 /// How to deploy (`--method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,9 +31,9 @@ pub struct DeployOptions {
     pub method: Method,
     /// `--yes`: do not ask before executing.
     pub yes: bool,
-    /// `--no-execute`: create the change set, print it, stop.
+    /// `--no-execute`: create the change set, show it, stop.
     pub no_execute: bool,
-    /// The account id (for the confirmation text).
+    /// The account id (for the change table and the confirmation text).
     pub account: String,
 }
 
@@ -46,129 +45,41 @@ pub enum DeployResult {
     /// Nothing to change; the stack as it is.
     NoChanges(StackInfo),
     /// `--no-execute`: the change set is left for review.
-    ChangeSetCreated {
-        /// The change set id (ARN).
-        change_set_id: String,
-    },
+    ChangeSetCreated(ChangeSet),
+}
+
+/// A created change set, ready to execute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// The stack name.
+    pub stack: String,
+    /// The change set id (ARN).
+    pub id: String,
+    /// The stack id (ARN).
+    pub stack_id: String,
+    /// Whether it creates the stack (CREATE change set): discarding it deletes the empty
+    /// `REVIEW_IN_PROGRESS` stack too.
+    pub creating: bool,
+    /// The resource changes.
+    pub rows: Vec<ChangeRow>,
+}
+
+/// What [`Engine::prepare`] found.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// The change set changes nothing (it was deleted); the stack as it is.
+    NoChanges(StackInfo),
+    /// The change set, shown to the user, to execute or discard.
+    Ready(ChangeSet),
 }
 
 /// The texts CloudFormation uses for a change set or update that changes nothing
 /// (CloudFormation API Reference, DescribeChangeSet `StatusReason`; UpdateStack).
-fn is_no_changes(reason: &str) -> bool {
+pub fn is_no_changes(reason: &str) -> bool {
     reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
 }
 
-fn aws_error(engine: &Engine, action: &str, stack: &str, err: AwsError) -> Error {
-    let hint = err.generic_hint();
-    Error::aws(
-        format!("cannot {action} stack `{stack}` in `{}`", engine.region),
-        err,
-        hint,
-    )
-}
-
-/// Deploys `plan`'s stack. See the module documentation for the flow.
-pub async fn deploy(
-    engine: &Engine<'_>,
-    plan: &StackPlan,
-    options: &DeployOptions,
-) -> Result<DeployResult> {
-    let existing = settle(engine, plan, options.method).await?;
-    match options.method {
-        Method::ChangeSet => deploy_change_set(engine, plan, options, existing).await,
-        Method::Direct => deploy_direct(engine, plan, existing).await,
-    }
-}
-
-/// Brings the stack into a state it can be deployed from; returns it (`None`: create it).
-async fn settle(
-    engine: &Engine<'_>,
-    plan: &StackPlan,
-    method: Method,
-) -> Result<Option<StackInfo>> {
-    let stack = plan.name.as_str();
-    loop {
-        let info = engine.describe_for(stack, "deploy").await?;
-        let status = info.as_ref().map(|i| i.status.as_str());
-        match pre_deploy(stack, status) {
-            PreDeploy::Create if method == Method::Direct && info.is_some() => {
-                // A REVIEW_IN_PROGRESS stack blocks CreateStack; it holds no resources.
-                let info = info.expect("checked");
-                engine.printer.info(&format!(
-                    "stack `{stack}` is REVIEW_IN_PROGRESS (an unexecuted change set); deleting it \
-                     before creating it"
-                ));
-                super::destroy::delete(engine, &info).await?;
-            }
-            PreDeploy::Create | PreDeploy::Update => return Ok(info),
-            PreDeploy::Wait => {
-                let info = info.expect("a status means a stack");
-                engine.printer.info(&format!(
-                    "stack `{stack}` is {}; waiting for that operation to finish",
-                    info.status
-                ));
-                let since = engine
-                    .latest_event_id(&info.id)
-                    .await
-                    .map_err(|e| aws_error(engine, "deploy", stack, e))?;
-                engine.wait(&info.id, stack, since, false).await?;
-            }
-            PreDeploy::DeleteThenCreate => {
-                let info = info.expect("a status means a stack");
-                engine.printer.info(&format!(
-                    "stack `{stack}` is {} after a failed create and cannot be updated; deleting \
-                     it before creating it again",
-                    info.status
-                ));
-                super::destroy::delete(engine, &info).await?;
-            }
-            PreDeploy::Refuse(hint) => {
-                return Err(Error::usage(
-                    format!(
-                        "cannot deploy stack `{stack}` in `{}`: it is {}",
-                        engine.region,
-                        status.unwrap_or_default()
-                    ),
-                    hint,
-                ))
-            }
-        }
-    }
-}
-
-fn parameters(plan: &StackPlan) -> Vec<Parameter> {
-    plan.parameters
-        .iter()
-        .map(|(key, value)| {
-            Parameter::builder()
-                .parameter_key(key)
-                .parameter_value(value)
-                .build()
-        })
-        .collect()
-}
-
-fn tags(plan: &StackPlan) -> Vec<Tag> {
-    plan.tags
-        .iter()
-        .map(|(key, value)| Tag::builder().key(key).value(value).build())
-        .collect()
-}
-
-/// One row of a change set (CloudFormation API Reference, `ResourceChange`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeRow {
-    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic`.
-    pub action: String,
-    /// The logical id.
-    pub logical_id: String,
-    /// The resource type.
-    pub resource_type: String,
-    /// `True`, `False`, `Conditional`, or empty when not applicable.
-    pub replacement: String,
-}
-
-/// The change table as printed before confirmation.
+/// The change table as shown before confirmation.
 pub fn change_table(rows: &[ChangeRow]) -> String {
     let headers = ["Action", "Logical ID", "Type", "Replacement"];
     let cells: Vec<[&str; 4]> = rows
@@ -207,395 +118,325 @@ pub fn change_table(rows: &[ChangeRow]) -> String {
     out.join("\n")
 }
 
-async fn deploy_change_set(
-    engine: &Engine<'_>,
-    plan: &StackPlan,
-    options: &DeployOptions,
-    existing: Option<StackInfo>,
-) -> Result<DeployResult> {
-    let stack = plan.name.as_str();
-    let creating = existing
-        .as_ref()
-        .is_none_or(|info| info.status == "REVIEW_IN_PROGRESS");
-    let change_set_type = if creating {
-        ChangeSetType::Create
-    } else {
-        ChangeSetType::Update
-    };
-    let name = token();
-    engine.printer.info(&format!(
-        "creating change set {name} for stack `{stack}` in `{}`",
-        engine.region
-    ));
-    let created = engine
-        .cfn
-        .create_change_set()
-        .stack_name(stack)
-        .change_set_name(&name)
-        .change_set_type(change_set_type)
-        .template_body(&plan.template)
-        .set_parameters(Some(parameters(plan)))
-        .capabilities(Capability::CapabilityIam)
-        .set_tags(Some(tags(plan)))
-        .description("nodectl deploy")
-        .client_token(&name)
-        .send()
-        .await;
-    let created = match created {
-        Ok(created) => created,
-        Err(err) => {
-            let err = AwsError::from_sdk(err);
-            if creating && existing.is_none() {
-                // A rejected CREATE change set may still leave an empty REVIEW_IN_PROGRESS
-                // stack behind; remove it so that a failed deploy leaves nothing.
-                if let Ok(Some(info)) = engine.describe(stack).await {
-                    if info.status == "REVIEW_IN_PROGRESS" {
-                        cleanup(engine, "", Some(&info.id)).await;
-                    }
+fn input(stack: &StackSpec) -> StackInput<'_> {
+    StackInput {
+        name: &stack.name,
+        template: stack.template.body(),
+        parameters: &stack.parameters,
+        tags: &stack.tags,
+    }
+}
+
+impl Engine<'_> {
+    /// Brings the stack into a state it can be deployed from; returns it (`None`: create it).
+    pub async fn settle(&self, stack: &StackSpec, method: Method) -> Result<Option<StackInfo>> {
+        let name = stack.name.as_str();
+        loop {
+            let info = self.describe_for(name, "deploy").await?;
+            let status = info.as_ref().map(|i| i.status.as_str());
+            match pre_deploy(name, status) {
+                PreDeploy::Create if method == Method::Direct && info.is_some() => {
+                    // A REVIEW_IN_PROGRESS stack blocks CreateStack; it holds no resources.
+                    let info = info.expect("checked");
+                    self.observer.note(&format!(
+                        "stack `{name}` is REVIEW_IN_PROGRESS (an unexecuted change set); deleting \
+                         it before creating it"
+                    ));
+                    super::destroy::delete(self, &info).await?;
+                }
+                PreDeploy::Create | PreDeploy::Update => return Ok(info),
+                PreDeploy::Wait => {
+                    let info = info.expect("a status means a stack");
+                    self.observer.note(&format!(
+                        "stack `{name}` is {}; waiting for that operation to finish",
+                        info.status
+                    ));
+                    let since = self
+                        .latest_event_id(&info.id)
+                        .await
+                        .map_err(|e| self.error("deploy", name, e))?;
+                    self.wait(&info.id, name, since, false).await?;
+                }
+                PreDeploy::DeleteThenCreate => {
+                    let info = info.expect("a status means a stack");
+                    self.observer.note(&format!(
+                        "stack `{name}` is {} after a failed create and cannot be updated; \
+                         deleting it before creating it again",
+                        info.status
+                    ));
+                    super::destroy::delete(self, &info).await?;
+                }
+                PreDeploy::Refuse(hint) => {
+                    return Err(Error::StackState {
+                        stack: name.to_string(),
+                        region: self.region.clone(),
+                        status: status.unwrap_or_default().to_string(),
+                        hint,
+                    })
                 }
             }
-            return Err(aws_error(engine, "create a change set for", stack, err));
         }
-    };
-    let change_set_id = created.id().unwrap_or(&name).to_string();
-    let stack_id = created.stack_id().unwrap_or(stack).to_string();
-
-    let (status, reason, rows) = wait_for_change_set(engine, stack, &change_set_id).await?;
-    if status == "FAILED" {
-        let reason = reason.unwrap_or_default();
-        cleanup(
-            engine,
-            &change_set_id,
-            creating.then_some(stack_id.as_str()),
-        )
-        .await;
-        if let (true, Some(info)) = (is_no_changes(&reason), existing) {
-            // Nothing changed, so the stack read before the change set is still current.
-            engine
-                .printer
-                .info(&format!("no changes: stack `{stack}` is up to date"));
-            return Ok(DeployResult::NoChanges(info));
-        }
-        return Err(Error::aws(
-            format!(
-                "cannot create a change set for stack `{stack}` in `{}`",
-                engine.region
-            ),
-            AwsError {
-                code: Some("FAILED".into()),
-                message: reason,
-                kind: crate::aws::AwsErrorKind::Service,
-            },
-            Some("fix the template or parameters the reason names, then deploy again".into()),
-        ));
     }
 
-    engine.printer.info(&format!(
-        "changes to stack `{stack}` (account {}, region {}):\n{}",
-        options.account,
-        engine.region,
-        change_table(&rows)
-    ));
-
-    if options.no_execute {
-        match engine.printer.format() {
-            OutputFormat::Json => engine.printer.data_json(&json!({
-                "stackName": stack,
-                "stackId": stack_id,
-                "changeSetId": change_set_id,
-                "changes": rows.iter().map(|r| json!({
-                    "action": r.action,
-                    "logicalResourceId": r.logical_id,
-                    "resourceType": r.resource_type,
-                    "replacement": r.replacement,
-                })).collect::<Vec<_>>(),
-            })),
-            OutputFormat::Text => engine.printer.data(&change_set_id),
-        }
-        engine.printer.info(&format!(
-            "change set left for review, not executed; execute it with `aws cloudformation \
-             execute-change-set --change-set-name {change_set_id}`"
+    /// Creates the change set of `stack` over `existing` (what [`Engine::settle`] returned),
+    /// waits until it is ready and shows its changes. A change set without changes is deleted:
+    /// [`Prepared::NoChanges`].
+    pub async fn prepare(
+        &self,
+        stack: &StackSpec,
+        existing: Option<StackInfo>,
+        account: &str,
+    ) -> Result<Prepared> {
+        let name = stack.name.as_str();
+        let creating = existing
+            .as_ref()
+            .is_none_or(|info| info.status == "REVIEW_IN_PROGRESS");
+        let change_set_name = token();
+        self.observer.note(&format!(
+            "creating change set {change_set_name} for stack `{name}` in `{}`",
+            self.region
         ));
-        return Ok(DeployResult::ChangeSetCreated { change_set_id });
-    }
-
-    if !options.yes {
-        let question = format!(
-            "Execute these changes on stack `{stack}` in account {}, region {}?",
-            options.account, engine.region
-        );
-        let confirmed = match engine.printer.confirm(&question, "--yes") {
-            Ok(answer) => answer,
-            Err(err) => {
-                cleanup(
-                    engine,
-                    &change_set_id,
-                    creating.then_some(stack_id.as_str()),
-                )
-                .await;
-                return Err(err);
-            }
-        };
-        if !confirmed {
-            cleanup(
-                engine,
-                &change_set_id,
-                creating.then_some(stack_id.as_str()),
-            )
+        let created = self
+            .cfn
+            .create_change_set(&input(stack), &change_set_name, creating)
             .await;
-            return Err(Error::Aborted(format!(
-                "stack `{stack}` was not changed; the change set was deleted"
-            )));
-        }
-    }
-
-    let since = engine
-        .latest_event_id(&stack_id)
-        .await
-        .map_err(|e| aws_error(engine, "deploy", stack, e))?;
-    engine
-        .cfn
-        .execute_change_set()
-        .change_set_name(&change_set_id)
-        .client_request_token(token())
-        .send()
-        .await
-        .map_err(|e| {
-            aws_error(
-                engine,
-                "execute the change set of",
-                stack,
-                AwsError::from_sdk(e),
-            )
-        })?;
-    let operation = if creating { "create" } else { "update" };
-    finish(engine, plan, &stack_id, since, true, operation).await
-}
-
-/// Polls the change set until it is created or failed; returns its status, reason and rows.
-async fn wait_for_change_set(
-    engine: &Engine<'_>,
-    stack: &str,
-    change_set_id: &str,
-) -> Result<(String, Option<String>, Vec<ChangeRow>)> {
-    let start = tokio::time::Instant::now();
-    let mut interval = engine.poll.initial.min(std::time::Duration::from_secs(1));
-    loop {
-        let mut rows = Vec::new();
-        let mut next: Option<String> = None;
-        let (status, reason) = loop {
-            let token = next.take();
-            let output = engine
-                .read("reading the change set", || {
-                    let token = token.clone();
-                    async move {
-                        engine
-                            .cfn
-                            .describe_change_set()
-                            .change_set_name(change_set_id)
-                            .set_next_token(token)
-                            .send()
-                            .await
-                            .map_err(AwsError::from_sdk)
+        let (id, stack_id) = match created {
+            Ok(created) => created,
+            Err(err) => {
+                if creating && existing.is_none() {
+                    // A rejected CREATE change set may still leave an empty REVIEW_IN_PROGRESS
+                    // stack behind; remove it so that a failed deploy leaves nothing.
+                    if let Ok(Some(info)) = self.describe(name).await {
+                        if info.status == "REVIEW_IN_PROGRESS" {
+                            self.remove_review_stack(&info.id).await;
+                        }
                     }
-                })
-                .await
-                .map_err(|e| aws_error(engine, "read the change set of", stack, e))?;
-            for change in output.changes() {
-                if let Some(rc) = change.resource_change() {
-                    rows.push(ChangeRow {
-                        action: rc
-                            .action()
-                            .map(|a| a.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
-                        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-                        resource_type: rc.resource_type().unwrap_or_default().to_string(),
-                        replacement: rc
-                            .replacement()
-                            .map(|r| r.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
-                    });
                 }
-            }
-            let status = output
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
-            let reason = output.status_reason().map(str::to_string);
-            match output.next_token() {
-                Some(token) if status == "CREATE_COMPLETE" => next = Some(token.to_string()),
-                _ => break (status, reason),
+                return Err(self.error("create a change set for", name, err));
             }
         };
-        match status.as_str() {
-            "CREATE_COMPLETE" | "FAILED" => return Ok((status, reason, rows)),
-            "CREATE_PENDING" | "CREATE_IN_PROGRESS" => {}
-            other => {
-                return Err(Error::usage(
-                    format!("change set of stack `{stack}` is {other}"),
-                    "deploy again to create a new change set",
-                ))
+        let (status, reason, rows) = self.wait_for_change_set(name, &id).await?;
+        let change_set = ChangeSet {
+            stack: name.to_string(),
+            id,
+            stack_id,
+            creating,
+            rows,
+        };
+        if status == "FAILED" {
+            let reason = reason.unwrap_or_default();
+            self.discard(&change_set).await;
+            if let (true, Some(info)) = (is_no_changes(&reason), existing) {
+                // Nothing changed, so the stack read before the change set is still current.
+                self.observer
+                    .note(&format!("no changes: stack `{name}` is up to date"));
+                return Ok(Prepared::NoChanges(info));
             }
-        }
-        if let Some(timeout) = engine.timeout {
-            if start.elapsed() >= timeout {
-                return Err(Error::Timeout {
-                    stack: stack.to_string(),
-                    region: engine.region.clone(),
-                    status: format!("change set {status}"),
-                    waited: std::time::Duration::from_secs(start.elapsed().as_secs()),
-                });
-            }
-        }
-        engine
-            .printer
-            .spinner(&format!("{stack}: change set {status}"));
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(engine.poll.max);
-    }
-}
-
-/// Deletes a change set that will not be executed, and the empty `REVIEW_IN_PROGRESS` stack a
-/// CREATE change set made. Best effort: failures are warnings.
-async fn cleanup(engine: &Engine<'_>, change_set_id: &str, review_stack: Option<&str>) {
-    if let Some(stack_id) = review_stack {
-        // Deleting the REVIEW_IN_PROGRESS stack deletes its change sets with it.
-        if let Err(err) = engine.cfn.delete_stack().stack_name(stack_id).send().await {
-            engine.printer.warn(&format!(
-                "could not delete the empty stack {stack_id}: {}",
-                AwsError::from_sdk(err)
+            return Err(Error::aws(
+                format!(
+                    "cannot create a change set for stack `{name}` in `{}`",
+                    self.region
+                ),
+                AwsError {
+                    code: Some("FAILED".into()),
+                    message: reason,
+                    kind: AwsErrorKind::Service,
+                },
+                Some("fix the template or parameters the reason names, then deploy again".into()),
             ));
         }
-        return;
-    }
-    if let Err(err) = engine
-        .cfn
-        .delete_change_set()
-        .change_set_name(change_set_id)
-        .send()
-        .await
-    {
-        engine.printer.warn(&format!(
-            "could not delete change set {change_set_id}: {}",
-            AwsError::from_sdk(err)
+        self.observer.note(&format!(
+            "changes to stack `{name}` (account {account}, region {}):\n{}",
+            self.region,
+            change_table(&change_set.rows)
         ));
+        Ok(Prepared::Ready(change_set))
     }
-}
 
-async fn deploy_direct(
-    engine: &Engine<'_>,
-    plan: &StackPlan,
-    existing: Option<StackInfo>,
-) -> Result<DeployResult> {
-    let stack = plan.name.as_str();
-    match existing {
-        None => {
-            engine
-                .printer
-                .info(&format!("creating stack `{stack}` in `{}`", engine.region));
-            let created = engine
-                .cfn
-                .create_stack()
-                .stack_name(stack)
-                .template_body(&plan.template)
-                .set_parameters(Some(parameters(plan)))
-                .capabilities(Capability::CapabilityIam)
-                .set_tags(Some(tags(plan)))
-                .client_request_token(token())
-                .send()
-                .await
-                .map_err(|e| aws_error(engine, "create", stack, AwsError::from_sdk(e)))?;
-            let stack_id = created.stack_id().unwrap_or(stack).to_string();
-            finish(engine, plan, &stack_id, None, false, "create").await
+    /// Executes `change_set` of `stack` and waits until the stack settles.
+    pub async fn execute(&self, stack: &StackSpec, change_set: &ChangeSet) -> Result<DeployResult> {
+        let since = self
+            .latest_event_id(&change_set.stack_id)
+            .await
+            .map_err(|e| self.error("deploy", &stack.name, e))?;
+        self.cfn
+            .execute_change_set(&change_set.id, &token())
+            .await
+            .map_err(|e| self.error("execute the change set of", &stack.name, e))?;
+        let operation = if change_set.creating {
+            "create"
+        } else {
+            "update"
+        };
+        self.finish(stack, &change_set.stack_id, since, true, operation)
+            .await
+    }
+
+    /// Polls the change set until it is created or failed; returns its status, reason and rows.
+    async fn wait_for_change_set(
+        &self,
+        stack: &str,
+        change_set_id: &str,
+    ) -> Result<(String, Option<String>, Vec<ChangeRow>)> {
+        let mut poller = crate::aws::poll::Poller::new(self.poll, self.timeout)
+            .first_interval(self.poll.initial.min(std::time::Duration::from_secs(1)));
+        loop {
+            let mut rows = Vec::new();
+            let mut next: Option<String> = None;
+            let (status, reason) = loop {
+                let token = next.take();
+                let page = self
+                    .read("reading the change set", || {
+                        self.cfn.describe_change_set(change_set_id, token.clone())
+                    })
+                    .await
+                    .map_err(|e| self.error("read the change set of", stack, e))?;
+                rows.extend(page.rows);
+                match page.next {
+                    Some(token) if page.status == "CREATE_COMPLETE" => next = Some(token),
+                    _ => break (page.status, page.reason),
+                }
+            };
+            match status.as_str() {
+                "CREATE_COMPLETE" | "FAILED" => return Ok((status, reason, rows)),
+                "CREATE_PENDING" | "CREATE_IN_PROGRESS" => {}
+                other => {
+                    return Err(Error::usage(
+                        format!("change set of stack `{stack}` is {other}"),
+                        "deploy again to create a new change set",
+                    ))
+                }
+            }
+            if poller.timed_out() {
+                return Err(Error::Timeout {
+                    stack: stack.to_string(),
+                    region: self.region.clone(),
+                    status: format!("change set {status}"),
+                    waited: poller.elapsed_secs(),
+                });
+            }
+            self.observer
+                .waiting(&format!("{stack}: change set {status}"));
+            poller.sleep_exact().await;
+            poller.doubled();
         }
-        Some(info) => {
-            engine
-                .printer
-                .info(&format!("updating stack `{stack}` in `{}`", engine.region));
-            let since = engine
-                .latest_event_id(&info.id)
-                .await
-                .map_err(|e| aws_error(engine, "update", stack, e))?;
-            let result = engine
-                .cfn
-                .update_stack()
-                .stack_name(&info.id)
-                .template_body(&plan.template)
-                .set_parameters(Some(parameters(plan)))
-                .capabilities(Capability::CapabilityIam)
-                .set_tags(Some(tags(plan)))
-                .client_request_token(token())
-                .send()
-                .await;
-            match result {
-                Ok(_) => finish(engine, plan, &info.id, since, false, "update").await,
-                Err(err) => {
-                    let err = AwsError::from_sdk(err);
-                    if err.is_no_updates() {
-                        engine
-                            .printer
-                            .info(&format!("no changes: stack `{stack}` is up to date"));
+    }
+
+    /// Deletes a change set that will not be executed, and the empty `REVIEW_IN_PROGRESS`
+    /// stack a CREATE change set made. Best effort: failures are warnings.
+    pub async fn discard(&self, change_set: &ChangeSet) {
+        if change_set.creating {
+            // Deleting the REVIEW_IN_PROGRESS stack deletes its change sets with it.
+            self.remove_review_stack(&change_set.stack_id).await;
+            return;
+        }
+        if let Err(err) = self.cfn.delete_change_set(&change_set.id).await {
+            self.observer.warn(&format!(
+                "could not delete change set {}: {err}",
+                change_set.id
+            ));
+        }
+    }
+
+    async fn remove_review_stack(&self, stack_id: &str) {
+        if let Err(err) = self.cfn.delete_stack(stack_id, None).await {
+            self.observer.warn(&format!(
+                "could not delete the empty stack {stack_id}: {err}"
+            ));
+        }
+    }
+
+    /// Deploys `stack` over `existing` with CreateStack / UpdateStack, no preview.
+    pub async fn deploy_direct(
+        &self,
+        stack: &StackSpec,
+        existing: Option<StackInfo>,
+    ) -> Result<DeployResult> {
+        let name = stack.name.as_str();
+        match existing {
+            None => {
+                self.observer
+                    .note(&format!("creating stack `{name}` in `{}`", self.region));
+                let stack_id = self
+                    .cfn
+                    .create_stack(&input(stack), &token())
+                    .await
+                    .map_err(|e| self.error("create", name, e))?;
+                self.finish(stack, &stack_id, None, false, "create").await
+            }
+            Some(info) => {
+                self.observer
+                    .note(&format!("updating stack `{name}` in `{}`", self.region));
+                let since = self
+                    .latest_event_id(&info.id)
+                    .await
+                    .map_err(|e| self.error("update", name, e))?;
+                match self
+                    .cfn
+                    .update_stack(&info.id, &input(stack), &token())
+                    .await
+                {
+                    Ok(()) => self.finish(stack, &info.id, since, false, "update").await,
+                    Err(err) if err.is_no_updates() => {
+                        self.observer
+                            .note(&format!("no changes: stack `{name}` is up to date"));
                         Ok(DeployResult::NoChanges(info))
-                    } else {
-                        Err(aws_error(engine, "update", stack, err))
                     }
+                    Err(err) => Err(self.error("update", name, err)),
                 }
             }
         }
     }
-}
 
-/// Waits for the operation started on `stack_id` and turns its end into a result.
-async fn finish(
-    engine: &Engine<'_>,
-    plan: &StackPlan,
-    stack_id: &str,
-    since: Option<String>,
-    executing: bool,
-    operation: &str,
-) -> Result<DeployResult> {
-    let stack = plan.name.as_str();
-    let outcome = engine.wait(stack_id, stack, since, executing).await?;
-    match classify(&outcome.status) {
-        StatusClass::Complete => {
-            engine
-                .printer
-                .info(&format!("stack `{stack}` is {}", outcome.status));
-            // The wait's last DescribeStacks already holds the outputs: no further read that a
-            // throttled API could turn into a failure after the stack succeeded.
-            let info = outcome
-                .info
-                .expect("a complete stack was described by the wait");
-            Ok(DeployResult::Deployed(info))
-        }
-        class => {
-            let rolled_back = class == StatusClass::RolledBack;
-            let command = format!("nodectl deploy {}", plan.role.name());
-            let hint = match (rolled_back, outcome.status.as_str()) {
-                (true, "ROLLBACK_COMPLETE") => format!(
-                    "fix the cause above and run `{command}` again: the rolled-back stack is \
-                     deleted and created anew"
-                ),
-                (true, _) => format!(
-                    "the stack is back to its previous state; fix the cause above and run \
-                     `{command}` again"
-                ),
-                (false, status) => match pre_deploy(stack, Some(status)) {
-                    PreDeploy::Refuse(hint) => hint,
-                    _ => format!("fix the cause above and run `{command}` again"),
-                },
-            };
-            Err(Error::StackFailed {
-                operation: operation.to_string(),
-                stack: stack.to_string(),
-                region: engine.region.clone(),
-                status: outcome.status.clone(),
-                root_cause: root_cause(&outcome.events, stack).or(outcome.reason),
-                rolled_back,
-                hint,
-            })
+    /// Waits for the operation started on `stack_id` and turns its end into a result.
+    async fn finish(
+        &self,
+        stack: &StackSpec,
+        stack_id: &str,
+        since: Option<String>,
+        executing: bool,
+        operation: &str,
+    ) -> Result<DeployResult> {
+        let name = stack.name.as_str();
+        let outcome = self.wait(stack_id, name, since, executing).await?;
+        match classify(&outcome.status) {
+            StatusClass::Complete => {
+                self.observer
+                    .note(&format!("stack `{name}` is {}", outcome.status));
+                // The wait's last DescribeStacks already holds the outputs: no further read
+                // that a throttled API could turn into a failure after the stack succeeded.
+                let info = outcome
+                    .info
+                    .expect("a complete stack was described by the wait");
+                Ok(DeployResult::Deployed(info))
+            }
+            class => {
+                let rolled_back = class == StatusClass::RolledBack;
+                let command = format!("nodectl deploy {}", stack.id);
+                let hint = match (rolled_back, outcome.status.as_str()) {
+                    (true, "ROLLBACK_COMPLETE") => format!(
+                        "fix the cause above and run `{command}` again: the rolled-back stack is \
+                         deleted and created anew"
+                    ),
+                    (true, _) => format!(
+                        "the stack is back to its previous state; fix the cause above and run \
+                         `{command}` again"
+                    ),
+                    (false, status) => match pre_deploy(name, Some(status)) {
+                        PreDeploy::Refuse(hint) => hint,
+                        _ => format!("fix the cause above and run `{command}` again"),
+                    },
+                };
+                Err(Error::StackFailed {
+                    operation: operation.to_string(),
+                    stack: name.to_string(),
+                    region: self.region.clone(),
+                    status: outcome.status.clone(),
+                    root_cause: root_cause(&outcome.events, name).or(outcome.reason),
+                    rolled_back,
+                    hint,
+                })
+            }
         }
     }
 }

@@ -3,8 +3,8 @@
 //! still import a stack's exports.
 
 use super::status::{root_cause, StatusClass};
-use super::{classify, token, Engine, StackInfo};
-use crate::aws::AwsError;
+use super::{classify, Engine, StackInfo};
+use crate::aws::{token, AwsError};
 use crate::error::{Error, Result};
 
 /// An export of one stack imported by another.
@@ -33,32 +33,22 @@ pub fn blocking_importers(imports: Vec<Import>, deleted_first: &[&str]) -> Vec<S
 /// per skipped resource. A `DELETE_FAILED` end is an [`Error::StackFailed`] with the root
 /// cause.
 pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>> {
-    let aws = |err: AwsError| {
-        let hint = err.generic_hint();
-        Error::aws(
-            format!("cannot delete stack `{}` in `{}`", info.name, engine.region),
-            err,
-            hint,
-        )
-    };
+    let aws = |err: AwsError| engine.error("delete", &info.name, err);
     let since = engine.latest_event_id(&info.id).await.map_err(aws)?;
-    engine.printer.info(&format!(
+    engine.observer.note(&format!(
         "deleting stack `{}` in `{}`",
         info.name, engine.region
     ));
     engine
         .cfn
-        .delete_stack()
-        .stack_name(&info.id)
-        .client_request_token(token())
-        .send()
+        .delete_stack(&info.id, Some(&token()))
         .await
-        .map_err(|err| aws(AwsError::from_sdk(err)))?;
+        .map_err(aws)?;
     let outcome = engine.wait(&info.id, &info.name, since, false).await?;
     if classify(&outcome.status) == StatusClass::Deleted {
         engine
-            .printer
-            .info(&format!("stack `{}` is DELETE_COMPLETE", info.name));
+            .observer
+            .note(&format!("stack `{}` is DELETE_COMPLETE", info.name));
         return Ok(outcome
             .events
             .iter()
@@ -91,49 +81,24 @@ pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>
 }
 
 /// The stacks that import `info`'s exports (CloudFormation API Reference, ListExports and
-/// ListImports). ListImports answers `ValidationError` "Export 'X' is not imported by any
-/// stack." for an export nobody imports; that counts as no importers.
+/// ListImports), export by export.
 pub async fn imports(
     engine: &Engine<'_>,
     info: &StackInfo,
 ) -> std::result::Result<Vec<Import>, AwsError> {
-    let exports: Vec<String> = info
-        .outputs
-        .iter()
-        .filter_map(|o| o.export_name.clone())
-        .collect();
     let mut found = Vec::new();
-    for export in exports {
-        let mut next: Option<String> = None;
-        loop {
-            let result = engine
+    for export in info.outputs.iter().filter_map(|o| o.export_name.as_deref()) {
+        found.extend(
+            engine
                 .cfn
-                .list_imports()
-                .export_name(&export)
-                .set_next_token(next.take())
-                .send()
-                .await;
-            let output = match result {
-                Ok(output) => output,
-                Err(err) => {
-                    let err = AwsError::from_sdk(err);
-                    if err.code.as_deref() == Some("ValidationError")
-                        && err.message.contains("is not imported by any stack")
-                    {
-                        break;
-                    }
-                    return Err(err);
-                }
-            };
-            found.extend(output.imports().iter().map(|importer| Import {
-                export: export.clone(),
-                importer: importer.clone(),
-            }));
-            match output.next_token() {
-                Some(token) => next = Some(token.to_string()),
-                None => break,
-            }
-        }
+                .importers(export)
+                .await?
+                .into_iter()
+                .map(|importer| Import {
+                    export: export.to_string(),
+                    importer,
+                }),
+        );
     }
     Ok(found)
 }

@@ -2,6 +2,8 @@
 //! CloudFormation API Reference, `Stack.StackStatus`): what a deploy does with a stack it
 //! finds, whether a wait is over, and which failure event is the root cause.
 
+use crate::aws::cloudformation::Event;
+
 /// What a stack status means for someone waiting on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusClass {
@@ -79,40 +81,6 @@ pub fn pre_deploy(stack: &str, status: Option<&str>) -> PreDeploy {
                  again"
             )),
         },
-    }
-}
-
-/// One stack event, reduced to what nodectl prints and reasons about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// `EventId`.
-    pub id: String,
-    /// Timestamp, RFC 3339 UTC (`2026-11-22T10:15:02Z`).
-    pub time: String,
-    /// `LogicalResourceId` (the stack name for stack-level events).
-    pub logical_id: String,
-    /// `ResourceType`, e.g. `AWS::EC2::Instance`.
-    pub resource_type: String,
-    /// `PhysicalResourceId`, if any.
-    pub physical_id: Option<String>,
-    /// `ResourceStatus`, e.g. `CREATE_FAILED`.
-    pub status: String,
-    /// `ResourceStatusReason`, if any.
-    pub reason: Option<String>,
-}
-
-impl Event {
-    /// The progress line: time, logical id, type, status, reason.
-    pub fn line(&self) -> String {
-        let mut line = format!(
-            "{}  {:<32} {:<36} {:<20}",
-            self.time, self.logical_id, self.resource_type, self.status
-        );
-        if let Some(reason) = &self.reason {
-            line.push(' ');
-            line.push_str(reason);
-        }
-        line.trim_end().to_string()
     }
 }
 

@@ -1,8 +1,11 @@
-//! Template rendering: pure and offline. A blueprint's template files under `templates/` are
-//! valid CloudFormation on their own; rendering sets each configured parameter's `Default` to
-//! the configured value and inserts text files (user data, dashboard body) at fixed JSON
-//! pointers. The result is deterministic: same input, same bytes (key order is kept from the
-//! file, output is 2-space indented JSON with a final newline).
+//! CloudFormation templates: the files under `templates/` (embedded in the binary, or read from
+//! `NODECTL_TEMPLATES_DIR` for development), rendered into a parsed [`Template`]
+//! ([`render`]), evaluated offline by one evaluator ([`eval`]), and checked against the limits
+//! CloudFormation and EC2 set on what nodectl sends.
+
+pub mod eval;
+pub mod model;
+pub mod render;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -10,10 +13,19 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub use model::Template;
 
 /// The largest template body CloudFormation accepts inline: 51,200 bytes (CloudFormation API
 /// Reference, CreateStack and CreateChangeSet, `TemplateBody`: "Maximum length of 51,200").
 pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+
+/// EC2's limit on user data: 16 KB in raw form, before base64 encoding (Amazon EC2 User Guide,
+/// "Run commands when you launch an EC2 instance with user data input").
+pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// The longest template parameter value CloudFormation accepts: 4,096 bytes (CloudFormation
+/// User Guide, "CloudFormation quotas": parameter value).
+pub const PARAMETER_LIMIT: usize = 4096;
 
 /// The environment variable that makes nodectl read its template files from a directory
 /// (laid out as `templates/`: `<dir>/<blueprint>/<file>`) instead of the copies embedded in
@@ -23,18 +35,37 @@ pub const TEMPLATES_DIR_ENV: &str = "NODECTL_TEMPLATES_DIR";
 /// A template file: embedded in the binary, or read from `NODECTL_TEMPLATES_DIR`.
 #[derive(Debug, Clone)]
 pub struct TemplateSource {
-    /// Where it comes from, for messages (e.g. `templates/allora/common.json`).
+    /// Where it comes from, for messages (e.g. `templates/shared/common.json`).
     pub path: String,
     /// The file's text.
     pub text: Cow<'static, str>,
 }
 
-/// The file `<blueprint>/<file>`: from `NODECTL_TEMPLATES_DIR` when that is set, else the
-/// embedded copy. Errors: the override file cannot be read.
-pub fn load(blueprint: &str, file: &str, embedded: &'static str) -> Result<TemplateSource> {
+/// A blueprint's files under `templates/<blueprint>/`, embedded in the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateFiles {
+    /// The folder name under `templates/`, e.g. `theta`.
+    pub blueprint: &'static str,
+    /// `(file name, text)` of every file rendering may read.
+    pub files: &'static [(&'static str, &'static str)],
+}
+
+impl TemplateFiles {
+    /// The embedded text of `file`, if the blueprint has it.
+    pub fn embedded(&self, file: &str) -> Option<&'static str> {
+        self.files
+            .iter()
+            .find(|(name, _)| *name == file)
+            .map(|(_, text)| *text)
+    }
+}
+
+/// The file `<folder>/<file>`: from `NODECTL_TEMPLATES_DIR` when that is set, else the
+/// embedded copy. Errors: the override file cannot be read, or there is no such file.
+pub fn load(folder: &str, file: &str, embedded: Option<&'static str>) -> Result<TemplateSource> {
     match std::env::var_os(TEMPLATES_DIR_ENV) {
         Some(dir) => {
-            let path = PathBuf::from(dir).join(blueprint).join(file);
+            let path = PathBuf::from(dir).join(folder).join(file);
             let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
                 action: "read the template",
                 path: path.clone(),
@@ -45,10 +76,16 @@ pub fn load(blueprint: &str, file: &str, embedded: &'static str) -> Result<Templ
                 text: Cow::Owned(text),
             })
         }
-        None => Ok(TemplateSource {
-            path: format!("templates/{blueprint}/{file}"),
-            text: Cow::Borrowed(embedded),
-        }),
+        None => match embedded {
+            Some(text) => Ok(TemplateSource {
+                path: format!("templates/{folder}/{file}"),
+                text: Cow::Borrowed(text),
+            }),
+            None => Err(Error::TemplateDefect {
+                path: format!("templates/{folder}"),
+                problem: format!("has no file {file}"),
+            }),
+        },
     }
 }
 
@@ -56,7 +93,8 @@ pub fn load(blueprint: &str, file: &str, embedded: &'static str) -> Result<Templ
 /// `# nodectl:include <file>` on a line of its own.
 pub const INCLUDE_PREFIX: &str = "# nodectl:include ";
 
-/// The shell parts that several blueprints' user data scripts share (`templates/shared/`).
+/// The files of `templates/shared/`: shell parts for user data scripts and partial templates
+/// (fragments) for template files.
 const SHARED: &[(&str, &str)] = &[
     (
         "prelude.sh",
@@ -74,7 +112,23 @@ const SHARED: &[(&str, &str)] = &[
         "cloudwatch-agent.sh",
         include_str!("../../templates/shared/cloudwatch-agent.sh"),
     ),
+    (
+        "common.json",
+        include_str!("../../templates/shared/common.json"),
+    ),
+    (
+        "data-volume.json",
+        include_str!("../../templates/shared/data-volume.json"),
+    ),
 ];
+
+/// The embedded text of `templates/shared/<name>`.
+pub fn shared(name: &str) -> Option<&'static str> {
+    SHARED
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, text)| *text)
+}
 
 /// Replaces every `# nodectl:include <file>` line of `source` with the text of
 /// `templates/shared/<file>` (from `NODECTL_TEMPLATES_DIR/shared/` when that is set). Included
@@ -89,17 +143,11 @@ pub fn expand_includes(source: &TemplateSource) -> Result<TemplateSource> {
             out.push_str(line);
             continue;
         };
-        let embedded = SHARED
-            .iter()
-            .find(|(name, _)| *name == file)
-            .map(|(_, text)| *text)
-            .ok_or_else(|| {
-                Error::usage(
-                    format!("template `{}` includes `{file}`, which is not in templates/shared", source.path),
-                    format!("fix the template file, or unset {TEMPLATES_DIR_ENV} to use the built-in ones"),
-                )
-            })?;
-        let included = load("shared", file, embedded)?;
+        let embedded = shared(file).ok_or_else(|| Error::TemplateDefect {
+            path: source.path.clone(),
+            problem: format!("includes `{file}`, which is not in templates/shared"),
+        })?;
+        let included = load("shared", file, Some(embedded))?;
         out.push_str(&included.text);
         if !included.text.ends_with('\n') {
             out.push('\n');
@@ -111,127 +159,61 @@ pub fn expand_includes(source: &TemplateSource) -> Result<TemplateSource> {
     })
 }
 
-/// Renders `source`: every `(name, value)` in `parameters` becomes that template parameter's
-/// `Default` (a string, as CloudFormation models defaults), and every `(pointer, value)` in
-/// `inserts` replaces the value at that JSON pointer (RFC 6901), which must exist and be of
-/// the same JSON type (a string by a string, a list by a list).
-///
-/// Errors (only possible with `NODECTL_TEMPLATES_DIR`; the embedded templates are checked by
-/// the tests): the template is not JSON, lacks a parameter, or has no string at a pointer.
-pub fn render(
-    source: &TemplateSource,
-    parameters: &[(String, String)],
-    inserts: &[(&str, Value)],
-) -> Result<String> {
-    let defect = |what: String| {
-        Error::usage(
-            format!("template `{}` {what}", source.path),
-            format!("fix the template file, or unset {TEMPLATES_DIR_ENV} to use the built-in ones"),
-        )
-    };
-    let mut template: Value = serde_json::from_str(&source.text)
-        .map_err(|err| defect(format!("is not valid JSON: {err}")))?;
-    for (name, value) in parameters {
-        let parameter = template
-            .pointer_mut(&format!("/Parameters/{name}"))
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| defect(format!("has no parameter {name}")))?;
-        parameter.insert("Default".into(), Value::String(value.clone()));
-    }
-    for (pointer, value) in inserts {
-        match template.pointer_mut(pointer) {
-            Some(slot) if std::mem::discriminant(slot) == std::mem::discriminant(value) => {
-                *slot = value.clone();
-            }
-            _ => {
-                let kind = if value.is_array() { "list" } else { "string" };
-                return Err(defect(format!("has no {kind} at {pointer}")));
-            }
-        }
-    }
-    let mut body = serde_json::to_string_pretty(&template).expect("JSON values serialize");
-    body.push('\n');
-    Ok(body)
-}
-
 /// Checks that `body`, the template of stack `stack`, fits CloudFormation's inline limit
 /// ([`TEMPLATE_BODY_LIMIT`]); nodectl does not upload templates to S3.
 pub fn check_size(stack: &str, body: &str) -> Result<()> {
     if body.len() <= TEMPLATE_BODY_LIMIT {
         return Ok(());
     }
-    Err(Error::usage(
-        format!(
-            "the template of stack `{stack}` is {} bytes, more than the {TEMPLATE_BODY_LIMIT} bytes \
-             CloudFormation accepts inline",
-            body.len()
-        ),
-        format!(
-            "shorten the template (with {TEMPLATES_DIR_ENV}), or report it: the built-in \
-             templates stay under the limit"
-        ),
-    ))
+    Err(Error::TemplateTooLarge {
+        stack: stack.to_string(),
+        bytes: body.len(),
+    })
 }
 
-/// The names of the template's parameters, in template order.
-pub fn parameter_names(body: &str) -> Vec<String> {
-    let template: Value = serde_json::from_str(body).expect("rendered templates are JSON");
+/// A representative physical id of a resource of `kind`, as long as the real ones: what a
+/// `Ref` to a resource stands for when a user data's size is measured before deployment.
+fn placeholder_id(kind: &str) -> String {
+    match kind {
+        "AWS::EC2::Volume" => "vol-0123456789abcdef0".into(),
+        "AWS::EC2::SecurityGroup" => "sg-0123456789abcdef0".into(),
+        "AWS::EC2::Instance" => "i-0123456789abcdef0".into(),
+        _ => "x".repeat(64),
+    }
+}
+
+/// The size in bytes of each instance's user data as EC2 receives it (`Fn::Base64` of an
+/// `Fn::Sub` evaluated with the stack's parameters, the stack name, the longest region name
+/// and representative resource ids), by logical id. Instances whose user data cannot be
+/// evaluated offline are left out.
+pub fn user_data_sizes(template: &Template, stack: &str) -> Vec<(String, usize)> {
+    let evaluator = eval::Evaluator::new(
+        template,
+        eval::Pseudo {
+            region: "ap-southeast-4".into(),
+            account: Some("123456789012".into()),
+            stack: stack.to_string(),
+        },
+    );
+    let fallback = |name: &str| template.resource(name).map(|r| placeholder_id(r.kind()));
     template
-        .get("Parameters")
-        .and_then(Value::as_object)
-        .map(|parameters| parameters.keys().cloned().collect())
-        .unwrap_or_default()
+        .resources()
+        .filter(|resource| resource.kind() == "AWS::EC2::Instance")
+        .filter_map(|resource| {
+            let user_data = resource.property("UserData")?;
+            let text = match user_data.get("Fn::Base64")? {
+                Value::String(text) => Some(text.clone()),
+                Value::Object(map) => evaluator.sub(map.get("Fn::Sub")?, &fallback),
+                _ => None,
+            }?;
+            Some((resource.id.to_string(), text.len()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn source() -> TemplateSource {
-        TemplateSource {
-            path: "test.json".into(),
-            text: r#"{"Parameters": {"B": {"Type": "String", "Default": "x"}, "A": {"Type": "Number"}},
-                 "Resources": {"R": {"Properties": {"UserData": {"Fn::Sub": "placeholder"}}}}}"#
-                .into(),
-        }
-    }
-
-    #[test]
-    fn defaults_and_inserts_are_set_and_order_is_kept() {
-        let body = render(
-            &source(),
-            &[("A".into(), "9010".into()), ("B".into(), "y".into())],
-            &[(
-                "/Resources/R/Properties/UserData/Fn::Sub",
-                Value::String("#!/bin/bash\necho ${AWS::Region}\n".into()),
-            )],
-        )
-        .unwrap();
-        let expected = r##"{
-  "Parameters": {
-    "B": {
-      "Type": "String",
-      "Default": "y"
-    },
-    "A": {
-      "Type": "Number",
-      "Default": "9010"
-    }
-  },
-  "Resources": {
-    "R": {
-      "Properties": {
-        "UserData": {
-          "Fn::Sub": "#!/bin/bash\necho ${AWS::Region}\n"
-        }
-      }
-    }
-  }
-}
-"##;
-        assert_eq!(body, expected);
-        assert_eq!(parameter_names(&body), vec!["B", "A"]);
-    }
 
     #[test]
     fn includes_are_expanded_once_and_unknown_ones_are_errors() {
@@ -253,21 +235,20 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_parameter_or_insertion_point_is_an_error() {
-        let err = render(&source(), &[("C".into(), "1".into())], &[]).unwrap_err();
+    fn user_data_is_measured_as_ec2_receives_it() {
+        let template = Template::from_value(serde_json::json!({
+            "Parameters": {"Image": {"Type": "String", "Default": "img:1"}},
+            "Resources": {
+                "Volume": {"Type": "AWS::EC2::Volume"},
+                "Instance": {"Type": "AWS::EC2::Instance", "Properties": {"UserData": {"Fn::Base64": {"Fn::Sub": [
+                    "${AWS::StackName} ${AWS::Region} ${Image} ${Id}", {"Id": {"Ref": "Volume"}}
+                ]}}}}
+            }
+        }));
+        let expected = "node ap-southeast-4 img:1 vol-0123456789abcdef0".len();
         assert_eq!(
-            err.reports()[0].0,
-            "template `test.json` has no parameter C"
-        );
-        let err = render(
-            &source(),
-            &[],
-            &[("/Resources/X", Value::String("text".into()))],
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.reports()[0].0,
-            "template `test.json` has no string at /Resources/X"
+            user_data_sizes(&template, "node"),
+            [("Instance".to_string(), expected)]
         );
     }
 }

@@ -18,7 +18,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::validate::Problem;
+use crate::blueprint::validate::Problem;
 
 /// A config.json schema generation of allora-offchain-node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,6 +1,7 @@
-//! The Theta Edge Node blueprint: the keys of the upstream `lib/theta/sample-configs/.env-sample-full`
-//! (aws-blockchain-node-runners branch `v1`, see `../shared/reference/node-runners.md` section 2)
-//! plus nodectl's own `NODECTL_*` keys, and the two stacks it deploys.
+//! The Theta Edge Node blueprint (`sample-configs/theta.env`, `templates/theta/`): the keys of
+//! the upstream `lib/theta/sample-configs/.env-sample-full` (aws-blockchain-node-runners branch
+//! `v1`, see `../shared/reference/node-runners.md` section 2) plus nodectl's own `NODECTL_*`
+//! keys, and the two stacks it deploys.
 //!
 //! Stack naming rule: the common stack is `theta-edge-common` (the seed's `cdk deploy` name) and
 //! the node stack `theta-edge-single-node-<network>` (upstream's CloudFormation name, with the
@@ -8,12 +9,21 @@
 //! `theta-edge-single-node-<network>-<name>` for further nodes, which share the common stack.
 //! The node goes into the account's default VPC, looked up at deploy time.
 
+mod secrets;
+
+use std::sync::{Arc, LazyLock};
+
+use super::keys::{self, key, secret, KeySpec};
+use super::node::{self, NodeStacks};
 use super::validate::{self, InstanceType};
 use super::volume::{self, DataVolume};
-use super::{key, secret, AccountSetting, BlueprintKind, KeySpec, Lookup, Plan, Reader};
+use super::{Blueprint, Reader};
 use crate::error::Result;
-use crate::secrets::{secret_name, NodeSecrets, SecretContent, SecretValue};
+use crate::facts::Facts;
+use crate::plan::{AccountSetting, Lookup, Plan};
+use crate::secrets::SecretValue;
 use crate::settings::Settings;
+use crate::template::TemplateFiles;
 
 /// The common stack's name.
 pub const COMMON_STACK: &str = "theta-edge-common";
@@ -35,20 +45,9 @@ pub const EXAMPLE_PASSWORD: &str = "letscompute";
 /// The shortest `EDGE_NODE_PASSWORD` accepted, in characters.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
 
-/// Every key the Theta blueprint reads, with its default. `sample-configs/theta.env`
-/// documents each of them (a test checks that).
-pub const KEYS: &[KeySpec] = &[
-    key(
-        "NODECTL_BLUEPRINT",
-        None,
-        "theta; optional when the file has EDGE_NODE_* keys",
-    ),
-    key(
-        "AWS_ACCOUNT_ID",
-        None,
-        "12-digit account id, checked against the credentials",
-    ),
-    key("AWS_REGION", Some("us-east-1"), "region code"),
+/// The keys of the Theta blueprint besides the shared key sets, with their defaults.
+/// `sample-configs/theta.env` documents each of them (a test checks that).
+pub const OWN_KEYS: &[KeySpec] = &[
     key(
         "EDGE_LAUNCHER_VERSION",
         Some("latest"),
@@ -71,20 +70,25 @@ pub const KEYS: &[KeySpec] = &[
         "x86_64 (the edge node has no arm64 build)",
     ),
     key("EDGE_NODE_GPU", Some("enabled"), "enabled or disabled"),
-    key(
-        "EDGE_DATA_VOL_TYPE",
-        Some("gp3"),
-        "gp3, io1, io2 or instance-store",
-    ),
-    key("EDGE_DATA_VOL_SIZE", Some("256"), "GiB"),
-    key("EDGE_DATA_VOL_IOPS", Some("3000"), "IOPS"),
-    key("EDGE_DATA_VOL_THROUGHPUT", Some("125"), "MiB/s, gp3 only"),
-    key("NODECTL_NODE_NAME", None, "suffix of the node stack name"),
-    secret(
-        "EDGE_NODE_PASSWORD",
-        "keystore password; from the environment or --secret-stdin; generated when unset",
-    ),
 ];
+
+/// The edge node's keystore password.
+pub const PASSWORD_KEYS: &[KeySpec] = &[secret(
+    "EDGE_NODE_PASSWORD",
+    "keystore password; from the environment or --secret-stdin; generated when unset",
+)];
+
+/// Every key the blueprint reads, in the order `sample-configs/theta.env` documents them.
+pub fn all_keys() -> Vec<&'static KeySpec> {
+    keys::compose(&[
+        keys::BLUEPRINT,
+        keys::ACCOUNT_REGION,
+        OWN_KEYS,
+        keys::DATA_VOLUME,
+        keys::NODE_NAMING,
+        PASSWORD_KEYS,
+    ])
+}
 
 /// The validated Theta configuration.
 #[derive(Debug, Clone)]
@@ -221,10 +225,10 @@ fn read_password(r: &mut Reader) -> Option<Option<SecretValue>> {
 /// Reads and validates every key; returns the configuration and warnings, or every problem
 /// found as one [`crate::error::Error::Config`]. Makes no AWS request.
 pub fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
-    let mut r = Reader::new(settings, KEYS);
-    r.warn_unknown_keys(super::IGNORED);
+    let mut r = Reader::new(settings, all_keys());
+    r.warn_unknown_keys();
 
-    let account = super::read_account(&r);
+    let account = r.account();
     let region = r.checked("AWS_REGION", validate::region);
     let network = read_network(&mut r);
     let launcher_version = r.checked("EDGE_LAUNCHER_VERSION", image_tag);
@@ -260,10 +264,7 @@ pub fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
             )),
         }
     });
-    let node_name = match r.setting("NODECTL_NODE_NAME") {
-        Some(s) if !s.value.is_empty() => r.checked("NODECTL_NODE_NAME", validate::name_part),
-        _ => None,
-    };
+    let node_name = r.node_name();
     let data_volume = volume::read(&mut r);
     let password = read_password(&mut r);
 
@@ -315,7 +316,7 @@ pub fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
         volume::check_instance_type(&mut r, itype, volume);
     }
 
-    let warnings = super::finish(r)?;
+    let warnings = r.finish()?;
     let config = ThetaConfig {
         account,
         region: region.expect("checked"),
@@ -330,14 +331,74 @@ pub fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
     Ok((config, warnings))
 }
 
+/// The Theta Edge Node blueprint.
+pub struct Theta;
+
+static FACTS: LazyLock<Facts> = LazyLock::new(|| Facts::parse(include_str!("facts.json")));
+
+static FILES: TemplateFiles = TemplateFiles {
+    blueprint: "theta",
+    files: &[
+        (
+            "common.json",
+            include_str!("../../../templates/theta/common.json"),
+        ),
+        (
+            "single-node.json",
+            include_str!("../../../templates/theta/single-node.json"),
+        ),
+        (
+            "user-data.sh",
+            include_str!("../../../templates/theta/user-data.sh"),
+        ),
+        (
+            "dashboard.json",
+            include_str!("../../../templates/theta/dashboard.json"),
+        ),
+    ],
+};
+
+impl Blueprint for Theta {
+    fn name(&self) -> &'static str {
+        "theta"
+    }
+
+    fn keys(&self) -> Vec<&'static KeySpec> {
+        all_keys()
+    }
+
+    fn detects(&self, key: &str) -> bool {
+        key.starts_with("EDGE_NODE_") || key == "EDGE_LAUNCHER_VERSION" || key == "EDGE_CLUSTER"
+    }
+
+    fn detected_by(&self) -> &'static str {
+        "EDGE_NODE_*"
+    }
+
+    fn facts(&self) -> &'static Facts {
+        &FACTS
+    }
+
+    fn files(&self) -> &'static TemplateFiles {
+        &FILES
+    }
+
+    fn stack_ids(&self) -> &'static [&'static str] {
+        node::STACK_IDS
+    }
+
+    fn plan(&self, settings: &Settings) -> Result<Plan> {
+        plan(self, settings)
+    }
+}
+
 /// Builds the plan: both stacks rendered with their parameters. The node stack's network
 /// parameters (`VpcId`, `VpcCidr`, `SubnetId`, `AvailabilityZone`) are a [`Lookup`] resolved at
 /// deploy time; rendered templates leave them without a default.
-pub fn plan(settings: &Settings) -> Result<Plan> {
+fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
     let (config, warnings) = read(settings)?;
-    let single_node = config.single_node_stack();
     let volume = config.data_volume;
-    let single_node_parameters: Vec<(String, String)> = [
+    let node_parameters: Vec<(String, String)> = [
         ("CommonStackName", COMMON_STACK.to_string()),
         (
             "LatestAmiId",
@@ -362,32 +423,30 @@ pub fn plan(settings: &Settings) -> Result<Plan> {
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
     .collect();
-    let stacks = super::render_stacks(super::StackInputs {
-        blueprint: BlueprintKind::Theta,
-        common_stack: COMMON_STACK,
-        node_stack_prefix: SINGLE_NODE_STACK,
-        node_stack: single_node.clone(),
-        node_parameters: single_node_parameters,
-        node_inserts: Vec::new(),
-        tags: vec![("Project".to_string(), PROJECT_TAG.to_string())],
-        lookups: vec![Lookup::DefaultVpc {
-            instance_type: config.instance_type.to_string(),
-        }],
-        user_data_hint: "a defect of the built-in template: report it (or shorten the script \
-                         with NODECTL_TEMPLATES_DIR)",
-    })?;
-    let node_secrets = NodeSecrets {
-        secret_id: secret_name(COMMON_STACK),
-        node: single_node,
-        content: SecretContent::Password(config.password.clone()),
-    };
+    let stacks = node::stacks(
+        blueprint,
+        NodeStacks {
+            common_stack: COMMON_STACK,
+            node_stack_prefix: SINGLE_NODE_STACK,
+            node_stack: config.single_node_stack(),
+            node_parameters,
+            lists: Vec::new(),
+            tags: vec![("Project".to_string(), PROJECT_TAG.to_string())],
+            lookups: vec![Lookup::DefaultVpc {
+                instance_type: config.instance_type.to_string(),
+            }],
+            user_data_hint: "a defect of the built-in template: report it (or shorten the script \
+                             with NODECTL_TEMPLATES_DIR)",
+            secret: Arc::new(secrets::Password(config.password.clone())),
+        },
+    )?;
     Ok(Plan {
-        blueprint: BlueprintKind::Theta,
+        blueprint: blueprint.name(),
+        facts: blueprint.facts(),
         region: config.region,
         account: config.account,
         stacks,
         warnings,
         secrets: super::secrets(settings),
-        node_secrets: Some(node_secrets),
     })
 }

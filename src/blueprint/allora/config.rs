@@ -1,235 +1,17 @@
-//! The Allora worker blueprint: the keys of the upstream `sample-configs/.env-sample-full`
-//! (aws-blueprint-node-runners PRs #88, #158 and #170, see `../shared/reference/node-runners.md`
-//! section 1.5) plus nodectl's own `NODECTL_*` keys, and the two stacks it deploys.
-//!
-//! Stack naming rule: the common stack is `allora-edge-common` and the node stack
-//! `allora-single-node`, the names the seed's `cdk deploy` commands use. To run several nodes
-//! in one account and region, give each node's `.env` its own `NODECTL_NODE_NAME=<name>`: its
-//! stack becomes `allora-single-node-<name>`, and all of them share the one common stack.
-//! `AWS_RESOURCE_NAME_PREFIX` keeps its upstream meaning: the prefix of the resources' `Name`
-//! tags.
+//! Reading and validating the Allora blueprint's keys into an [`AlloraConfig`], offline.
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
-
+use super::keys;
 use super::offchain;
-use super::validate::{self, InstanceType, Ipv4Cidr};
-use super::volume::{self, DataVolume};
-use super::{key, secret, AccountSetting, BlueprintKind, KeySpec, Plan, Reader};
-use crate::error::{ConfigIssue, Error, Result};
-use crate::secrets::{
-    check_mnemonic, secret_name, Mnemonic, NodeSecrets, SecretContent, SecretValue,
-};
+use super::secrets::{self, check_mnemonic, Mnemonic, MNEMONIC_KEY};
+use crate::blueprint::validate::{self, InstanceType, Ipv4Cidr};
+use crate::blueprint::volume::{self, DataVolume};
+use crate::blueprint::Reader;
+use crate::error::Result;
+use crate::plan::AccountSetting;
+use crate::secrets::SecretValue;
 use crate::settings::Settings;
-
-/// The common stack's name.
-pub const COMMON_STACK: &str = "allora-edge-common";
-/// The node stack's name (and the prefix of every node stack's name).
-pub const SINGLE_NODE_STACK: &str = "allora-single-node";
-pub use super::PLACEHOLDER;
-
-pub use super::{DASHBOARD_POINTER, USER_DATA_POINTER};
-/// Where rendering writes the security group's ingress rules (one per
-/// `NODECTL_INGRESS_PORTS` port) in `single-node.json`.
-pub const INGRESS_POINTER: &str = "/Resources/SecurityGroup/Properties/SecurityGroupIngress";
-/// The longest template parameter value CloudFormation accepts: 4,096 bytes (CloudFormation
-/// User Guide, "CloudFormation quotas": parameter value).
-pub const PARAMETER_LIMIT: usize = 4096;
-
-/// Every key the Allora blueprint reads, with its default. `sample-configs/allora.env`
-/// documents each of them (a test checks that).
-pub const KEYS: &[KeySpec] = &[
-    key(
-        "NODECTL_BLUEPRINT",
-        None,
-        "allora; optional when the file has ALLORA_* keys",
-    ),
-    key(
-        "AWS_ACCOUNT_ID",
-        None,
-        "12-digit account id, checked against the credentials",
-    ),
-    key("AWS_REGION", Some("us-east-1"), "region code"),
-    key("AWS_INSTANCE_TYPE", Some("t3.medium"), "EC2 instance type"),
-    key("AWS_INSTANCE_CPU_TYPE", Some("x86_64"), "x86_64 or ARM_64"),
-    key(
-        "AWS_RESOURCE_NAME_PREFIX",
-        Some("AlloraWorkerx"),
-        "Name tag prefix",
-    ),
-    key(
-        "AWS_VPC_MAX_AZS",
-        Some("1"),
-        "availability zones (nodectl uses 1)",
-    ),
-    key(
-        "AWS_VPC_NAT_GATEWAYS",
-        Some("0"),
-        "NAT gateways (nodectl creates none)",
-    ),
-    key(
-        "AWS_VPC_CIDR_MASK",
-        Some("24"),
-        "public subnet prefix length, 16 to 28",
-    ),
-    key(
-        "NODECTL_VPC_CIDR",
-        Some("10.0.0.0/16"),
-        "VPC CIDR block, /16 to /28",
-    ),
-    key(
-        "NODECTL_INGRESS_CIDR",
-        Some("0.0.0.0/0"),
-        "source CIDR allowed to TCP 9010",
-    ),
-    key("NODECTL_NODE_NAME", None, "suffix of the node stack name"),
-    key(
-        "NODECTL_INGRESS_PORTS",
-        Some("9010"),
-        "inbound TCP ports, comma-separated; empty for none",
-    ),
-    key(
-        "EDGE_DATA_VOL_TYPE",
-        Some("gp3"),
-        "gp3, io1, io2 or instance-store",
-    ),
-    key("EDGE_DATA_VOL_SIZE", Some("256"), "GiB"),
-    key("EDGE_DATA_VOL_IOPS", Some("3000"), "IOPS"),
-    key("EDGE_DATA_VOL_THROUGHPUT", Some("125"), "MiB/s, gp3 only"),
-    key(
-        "MODEL_REPO",
-        Some("https://github.com/allora-network/basic-coin-prediction-node"),
-        "git URL of the inference server",
-    ),
-    key(
-        "MODEL_REPO_REF",
-        Some(""),
-        "branch, tag or commit of MODEL_REPO",
-    ),
-    key(
-        "ALLORA_OFFCHAIN_NODE_TAG",
-        Some("v0.8.0"),
-        "pinned allora-offchain-node image tag",
-    ),
-    secret(
-        "MODEL_ENV_VARS",
-        "KEY=\"value\" lines for the inference server",
-    ),
-    key(
-        "ALLORA_WALLET_ADDRESS_KEY_NAME",
-        Some("worker"),
-        "wallet key name",
-    ),
-    secret("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC", "wallet mnemonic"),
-    key("ALLORA_WORKER_NAME", Some("aws"), "worker name"),
-    key("ALLORA_ENV", Some("dev"), "allora-offchain-node git ref"),
-    key("ALLORA_WALLET_HOME_DIR", Some(""), "wallet home directory"),
-    key(
-        "ALLORA_WALLET_GAS",
-        Some("1000000"),
-        "auto or a whole number",
-    ),
-    key("ALLORA_WALLET_GAS_ADJUSTMENT", Some("1.0"), "decimal"),
-    key(
-        "ALLORA_WALLET_GAS_PRICES",
-        Some("auto"),
-        "auto or a decimal",
-    ),
-    key("ALLORA_WALLET_GAS_PRICE_INTERVAL", Some("60"), "seconds"),
-    key("ALLORA_WALLET_RETRY_DELAY", Some("3"), "seconds"),
-    key(
-        "ALLORA_WALLET_BLOCK_DURATION_ESTIMATED",
-        Some("10"),
-        "seconds",
-    ),
-    key(
-        "ALLORA_WALLET_WINDOW_CORRECTION_FACTOR",
-        Some("0.8"),
-        "decimal",
-    ),
-    key("ALLORA_WALLET_MAX_FEES", Some("500000"), "whole number"),
-    key(
-        "ALLORA_WALLET_ACCOUNT_SEQUENCE_RETRY_DELAY",
-        Some("5"),
-        "seconds",
-    ),
-    key(
-        "ALLORA_WALLET_NODE_RPC",
-        Some("https://allora-rpc.testnet.allora.network"),
-        "chain RPC URL",
-    ),
-    key(
-        "ALLORA_WALLET_NODE_GRPC",
-        Some("allora-grpc.testnet.allora.network:443"),
-        "chain gRPC host:port (v0.9+)",
-    ),
-    key(
-        "ALLORA_WALLET_CHAIN_ID",
-        Some("allora-testnet-1"),
-        "chain id (v0.9+)",
-    ),
-    key("ALLORA_WALLET_MAX_RETRIES", Some("1"), "whole number"),
-    key(
-        "ALLORA_WALLET_DELAY",
-        Some("1"),
-        "seconds (deprecated upstream)",
-    ),
-    key("ALLORA_WALLET_SUBMIT_TX", Some("true"), "true or false"),
-    key(
-        "ALLORA_WORKER_TOPIC_ID",
-        Some("1"),
-        "topic ids, comma-separated",
-    ),
-    key(
-        "ALLORA_WORKER_INFERENCE_ENTRYPOINT_NAME",
-        Some("api-worker-reputer"),
-        "adapter name",
-    ),
-    key(
-        "ALLORA_WORKER_INFERENCE_ENDPOINT",
-        Some("http://source:8000/inference/{Token}"),
-        "inference URL",
-    ),
-    key(
-        "ALLORA_REPUTER_LOSS_FUNCTION_SERVICE",
-        Some("http://localhost:5000"),
-        "loss function URL",
-    ),
-    key(
-        "ALLORA_REPUTER_LOSS_METHOD_OPTIONS_LOSS_METHOD",
-        Some("sqe"),
-        "loss method",
-    ),
-    key(
-        "ALLORA_WORKER_LOOP_SECONDS",
-        Some("30"),
-        "seconds (deprecated upstream)",
-    ),
-    key("ALLORA_WORKER_TOKEN", Some("ethereum"), "token"),
-    key(
-        "ALLORA_REPUTER_TOPIC_ID",
-        None,
-        "topic ids; a reputer only when set",
-    ),
-    key(
-        "ALLORA_REPUTER_ENTRYPOINT_NAME",
-        Some("api-worker-reputer"),
-        "adapter name",
-    ),
-    key(
-        "ALLORA_REPUTER_SOURCE_OF_TRUTH_ENDPOINT",
-        Some("http://source:8888/truth/{Token}/{BlockHeight}"),
-        "ground truth URL",
-    ),
-    key(
-        "ALLORA_REPUTER_LOOP_SECONDS",
-        Some("30"),
-        "seconds (deprecated upstream)",
-    ),
-    key("ALLORA_REPUTER_TOKEN", Some("ethereum"), "token"),
-    key("ALLORA_REPUTER_MIN_STAKE", Some("100000"), "whole number"),
-];
 
 /// The validated Allora configuration.
 #[derive(Debug, Clone)]
@@ -288,8 +70,8 @@ impl AlloraConfig {
     /// The node stack name: `allora-single-node`, or `allora-single-node-<NODECTL_NODE_NAME>`.
     pub fn single_node_stack(&self) -> String {
         match &self.node_name {
-            Some(name) => format!("{SINGLE_NODE_STACK}-{name}"),
-            None => SINGLE_NODE_STACK.to_string(),
+            Some(name) => format!("{}-{name}", super::SINGLE_NODE_STACK),
+            None => super::SINGLE_NODE_STACK.to_string(),
         }
     }
 
@@ -307,10 +89,10 @@ impl AlloraConfig {
 /// Reads and validates every key; returns the configuration and warnings, or every problem
 /// found as one [`crate::error::Error::Config`]. Makes no AWS request.
 pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
-    let mut r = Reader::new(settings, KEYS);
-    r.warn_unknown_keys(super::IGNORED);
+    let mut r = Reader::new(settings, keys::all());
+    r.warn_unknown_keys();
 
-    let account = super::read_account(&r);
+    let account = r.account();
     let region = r.checked("AWS_REGION", validate::region);
     let instance_type = r.checked("AWS_INSTANCE_TYPE", validate::instance_type);
     let cpu = r.choice("AWS_INSTANCE_CPU_TYPE", &["x86_64", "ARM_64"]);
@@ -328,10 +110,7 @@ pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
             ))
         }
     });
-    let node_name = match r.setting("NODECTL_NODE_NAME") {
-        Some(s) if !s.value.is_empty() => r.checked("NODECTL_NODE_NAME", validate::name_part),
-        _ => None,
-    };
+    let node_name = r.node_name();
     let max_azs = r.integer("AWS_VPC_MAX_AZS", 1..=32, "");
     let nat_gateways = r.integer("AWS_VPC_NAT_GATEWAYS", 0..=32, "");
     let subnet_mask = r.integer("AWS_VPC_CIDR_MASK", 16..=28, "");
@@ -408,7 +187,7 @@ pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
         volume::check_instance_type(&mut r, itype, volume);
     }
 
-    let warnings = super::finish(r)?;
+    let warnings = r.finish()?;
     let config = AlloraConfig {
         account,
         region: region.expect("checked"),
@@ -537,7 +316,7 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
     if let Some(setting) = r.setting("MODEL_ENV_VARS") {
         for item in dotenvy::from_read_iter(setting.value.as_bytes()) {
             match item {
-                Ok((name, value)) if is_secret_name(&name) => {
+                Ok((name, value)) if secrets::is_secret_name(&name) => {
                     model_env_secrets.insert(name, SecretValue::new(value));
                 }
                 Ok((name, value)) => model_env.push((name, value)),
@@ -627,7 +406,7 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
                 .into(),
         );
     }
-    let mnemonic = match r.settings().get("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC") {
+    let mnemonic = match r.settings().get(MNEMONIC_KEY) {
         Some(s) if !s.value.is_empty() => check_mnemonic(&s.value, s.source),
         _ => Mnemonic::Missing,
     };
@@ -695,129 +474,4 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         host_alias,
         mnemonic,
     })
-}
-
-/// Whether a `MODEL_ENV_VARS` variable name looks like a credential: `CG_API_KEY`,
-/// `*_TOKEN`, anything with SECRET, PASSWORD, MNEMONIC or PRIVATE. A bare `TOKEN` (the coin,
-/// `TOKEN="ETH"` in the upstream sample) is not.
-pub fn is_secret_name(name: &str) -> bool {
-    let name = name.trim().to_ascii_uppercase();
-    name.ends_with("_KEY")
-        || name.ends_with("_TOKEN")
-        || ["SECRET", "PASSWORD", "MNEMONIC", "PRIVATE"]
-            .iter()
-            .any(|word| name.contains(word))
-}
-
-/// Builds the plan: both stacks rendered with their parameters.
-pub fn plan(settings: &Settings) -> Result<Plan> {
-    let (config, warnings) = read(settings)?;
-    let single_node = config.single_node_stack();
-    let volume = config.data_volume;
-    let node = &config.node;
-    let offchain_config = aws_smithy_types::base64::encode(node.offchain_config.to_string());
-    let model_env = aws_smithy_types::base64::encode(
-        node.model_env
-            .iter()
-            .map(|(name, value)| format!("{name}={}\n", Value::String(value.clone())))
-            .collect::<String>(),
-    );
-    for (name, value) in [
-        ("OffchainNodeConfig", &offchain_config),
-        ("ModelEnv", &model_env),
-    ] {
-        if value.len() > PARAMETER_LIMIT {
-            return Err(Error::Config(vec![ConfigIssue::general(format!(
-                "the {name} template parameter would be {} bytes, more than CloudFormation's \
-                 {PARAMETER_LIMIT}",
-                value.len()
-            ))
-            .hint("configure fewer topics or shorter values")]));
-        }
-    }
-    let ingress: Vec<Value> = config
-        .ingress_ports
-        .iter()
-        .map(|port| {
-            json!({
-                "IpProtocol": "tcp",
-                "FromPort": port,
-                "ToPort": port,
-                "CidrIp": {"Ref": "IngressCidr"},
-                "Description": format!("TCP {port} (NODECTL_INGRESS_PORTS)"),
-            })
-        })
-        .collect();
-    let single_node_parameters: Vec<(String, String)> = [
-        ("CommonStackName", COMMON_STACK.to_string()),
-        ("ResourceNamePrefix", config.resource_name_prefix.clone()),
-        ("LatestAmiId", config.ami_parameter().to_string()),
-        ("InstanceType", config.instance_type.to_string()),
-        ("VpcCidr", config.vpc_cidr.to_string()),
-        ("SubnetCidr", config.subnet_cidr.to_string()),
-        ("IngressCidr", config.ingress_cidr.to_string()),
-        ("DataVolumeType", volume.kind.as_str().to_string()),
-        ("DataVolumeSize", volume.size_gib.to_string()),
-        ("DataVolumeIops", volume.iops.to_string()),
-        ("DataVolumeThroughput", volume.throughput_mibps.to_string()),
-        ("OffchainNodeImage", node.image.clone()),
-        ("OffchainNodeConfig", offchain_config.clone()),
-        ("ModelRepo", node.model_repo.clone()),
-        ("ModelRepoRef", node.model_repo_ref.clone()),
-        ("ModelEnv", model_env),
-        ("InferenceHealthUrl", node.health_url.clone()),
-        ("InferenceHostAlias", node.host_alias.clone()),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name.to_string(), value))
-    .collect();
-    let stacks = super::render_stacks(super::StackInputs {
-        blueprint: BlueprintKind::Allora,
-        common_stack: COMMON_STACK,
-        node_stack_prefix: SINGLE_NODE_STACK,
-        node_stack: single_node,
-        node_parameters: single_node_parameters,
-        node_inserts: vec![(INGRESS_POINTER, Value::Array(ingress))],
-        tags: Vec::new(),
-        lookups: Vec::new(),
-        user_data_hint: "configure fewer topics or shorter MODEL_ENV_VARS values",
-    })?;
-    let node_secrets = NodeSecrets {
-        secret_id: secret_name(COMMON_STACK),
-        node: config.single_node_stack(),
-        content: SecretContent::Wallet {
-            mnemonic: config.node.mnemonic.clone(),
-            model_env: config.node.model_env_secrets.clone(),
-        },
-    };
-    Ok(Plan {
-        blueprint: BlueprintKind::Allora,
-        region: config.region,
-        account: config.account,
-        stacks,
-        warnings,
-        secrets: super::secrets(settings),
-        node_secrets: Some(node_secrets),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_names() {
-        for name in [
-            "CG_API_KEY",
-            "HF_TOKEN",
-            "DB_PASSWORD",
-            "WALLET_MNEMONIC",
-            "PRIVATE_KEY",
-        ] {
-            assert!(is_secret_name(name), "{name}");
-        }
-        for name in ["TOKEN", "MODEL", "REGION", "KEYRING_BACKEND", "TIMEFRAME"] {
-            assert!(!is_secret_name(name), "{name}");
-        }
-    }
 }

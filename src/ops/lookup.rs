@@ -2,12 +2,11 @@
 //! VPC, its CIDR block and a subnet) rather than from the `.env` file. Resolved right before a
 //! deploy, after the account check; `render` leaves these parameters without a default.
 
-use aws_sdk_ec2::types::{Filter, LocationType};
-
-use super::Engine;
+use crate::aws::ec2::Ec2;
 use crate::aws::AwsError;
-use crate::blueprint::{Lookup, StackPlan};
 use crate::error::{Error, Result};
+use crate::plan::{Lookup, StackSpec};
+use crate::stack::Engine;
 
 /// The network a [`Lookup::DefaultVpc`] resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +44,7 @@ fn aws_error(action: String, err: AwsError) -> Error {
 ///
 /// Errors: no default VPC (hint: `aws ec2 create-default-vpc`), no default subnet, the
 /// instance type offered in none of the VPC's zones, or an AWS error.
-pub async fn resolve(
-    engine: &Engine<'_>,
-    ec2: &aws_sdk_ec2::Client,
-    stack: &StackPlan,
-) -> Result<StackPlan> {
+pub async fn resolve(engine: &Engine<'_>, ec2: &Ec2, stack: &StackSpec) -> Result<StackSpec> {
     let mut resolved = stack.clone();
     if stack.lookups.is_empty() {
         return Ok(resolved);
@@ -67,7 +62,7 @@ pub async fn resolve(
             })
             .collect();
         if kept.len() == names.len() {
-            engine.printer.info(&format!(
+            engine.observer.note(&format!(
                 "keeping the network of the deployed stack `{}`: {}",
                 stack.name,
                 kept.iter()
@@ -81,7 +76,7 @@ pub async fn resolve(
         match lookup {
             Lookup::DefaultVpc { instance_type } => {
                 let vpc = default_vpc(ec2, &engine.region, &stack.name, instance_type).await?;
-                engine.printer.info(&format!(
+                engine.observer.note(&format!(
                     "default VPC {} ({}), subnet {} in {}",
                     vpc.vpc_id, vpc.vpc_cidr, vpc.subnet_id, vpc.availability_zone
                 ));
@@ -96,70 +91,38 @@ pub async fn resolve(
 /// stack in REVIEW_IN_PROGRESS, which has no resources).
 async fn deployed_parameters(engine: &Engine<'_>, name: &str) -> Result<Vec<(String, String)>> {
     let described = engine
-        .read("reading the stack's parameters", || async {
-            engine
-                .cfn
-                .describe_stacks()
-                .stack_name(name)
-                .send()
-                .await
-                .map_err(AwsError::from_sdk)
+        .read("reading the stack's parameters", || {
+            engine.cfn.parameters(name)
         })
-        .await;
-    let output = match described {
-        Ok(output) => output,
-        Err(err) if err.is_stack_not_found() => return Ok(Vec::new()),
-        Err(err) => {
-            return Err(aws_error(
-                format!("cannot read stack `{name}` in `{}`", engine.region),
-                err,
-            ))
+        .await
+        .map_err(|err| engine.error("read", name, err))?;
+    match described {
+        Some((status, _))
+            if matches!(status.as_str(), "REVIEW_IN_PROGRESS" | "DELETE_COMPLETE") =>
+        {
+            Ok(Vec::new())
         }
-    };
-    let Some(stack) = output.stacks().first() else {
-        return Ok(Vec::new());
-    };
-    let status = stack.stack_status().map(|s| s.as_str()).unwrap_or_default();
-    if matches!(status, "REVIEW_IN_PROGRESS" | "DELETE_COMPLETE") {
-        return Ok(Vec::new());
+        Some((_, parameters)) => Ok(parameters),
+        None => Ok(Vec::new()),
     }
-    Ok(stack
-        .parameters()
-        .iter()
-        .filter_map(|p| {
-            Some((
-                p.parameter_key()?.to_string(),
-                p.resolved_value()
-                    .or(p.parameter_value())
-                    .unwrap_or_default()
-                    .to_string(),
-            ))
-        })
-        .collect())
 }
 
 /// Finds the region's default VPC and a default subnet in the first Availability Zone (by
 /// name) that offers `instance_type` (EC2 DescribeVpcs `isDefault`, DescribeSubnets
 /// `default-for-az`, DescribeInstanceTypeOfferings; Amazon VPC User Guide, "Default VPCs").
 pub async fn default_vpc(
-    ec2: &aws_sdk_ec2::Client,
+    ec2: &Ec2,
     region: &str,
     stack: &str,
     instance_type: &str,
 ) -> Result<DefaultVpc> {
-    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(filter("isDefault", "true"))
-        .send()
-        .await
-        .map_err(|e| {
-            aws_error(
-                format!("cannot look up the default VPC in `{region}` (EC2 DescribeVpcs)"),
-                AwsError::from_sdk(e),
-            )
-        })?;
-    let Some(vpc) = vpcs.vpcs().first() else {
+    let Some((vpc_id, vpc_cidr)) = ec2.default_vpc().await.map_err(|e| {
+        aws_error(
+            format!("cannot look up the default VPC in `{region}` (EC2 DescribeVpcs)"),
+            e,
+        )
+    })?
+    else {
         return Err(Error::usage(
             format!(
                 "there is no default VPC in `{region}`, and stack `{stack}` puts the node in it"
@@ -169,33 +132,12 @@ pub async fn default_vpc(
             ),
         ));
     };
-    let vpc_id = vpc.vpc_id().unwrap_or_default().to_string();
-    let vpc_cidr = vpc.cidr_block().unwrap_or_default().to_string();
-    let subnets = ec2
-        .describe_subnets()
-        .filters(filter("vpc-id", &vpc_id))
-        .filters(filter("default-for-az", "true"))
-        .send()
-        .await
-        .map_err(|e| {
-            aws_error(
-                format!(
-                    "cannot list the subnets of the default VPC {vpc_id} (EC2 DescribeSubnets)"
-                ),
-                AwsError::from_sdk(e),
-            )
-        })?;
-    let mut subnets: Vec<(String, String)> = subnets
-        .subnets()
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.availability_zone()?.to_string(),
-                s.subnet_id()?.to_string(),
-            ))
-        })
-        .collect();
-    subnets.sort();
+    let mut subnets = ec2.default_subnets(&vpc_id).await.map_err(|e| {
+        aws_error(
+            format!("cannot list the subnets of the default VPC {vpc_id} (EC2 DescribeSubnets)"),
+            e,
+        )
+    })?;
     if subnets.is_empty() {
         return Err(Error::usage(
             format!("the default VPC {vpc_id} in `{region}` has no default subnet"),
@@ -205,42 +147,28 @@ pub async fn default_vpc(
             ),
         ));
     }
-    let offered = ec2
-        .describe_instance_type_offerings()
-        .location_type(LocationType::AvailabilityZone)
-        .filters(filter("instance-type", instance_type))
-        .send()
-        .await;
-    let (availability_zone, subnet_id) = match offered {
-        Ok(output) => {
-            let zones: Vec<&str> = output
-                .instance_type_offerings()
-                .iter()
-                .filter_map(|o| o.location())
-                .collect();
-            subnets
-                .into_iter()
-                .find(|(zone, _)| zones.contains(&zone.as_str()))
-                .ok_or_else(|| {
-                    Error::usage(
-                        format!(
-                            "instance type {instance_type} is offered in none of the zones of \
-                             the default VPC {vpc_id} in `{region}`{}",
-                            if zones.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" (it is offered in {})", zones.join(", "))
-                            }
-                        ),
-                        "choose an instance type offered in the region (`aws ec2 \
-                         describe-instance-type-offerings --location-type availability-zone`), \
-                         or create a default subnet in a zone that offers it",
-                    )
-                })?
-        }
+    let (availability_zone, subnet_id) = match ec2.zones_offering(instance_type).await {
+        Ok(zones) => subnets
+            .into_iter()
+            .find(|(zone, _)| zones.contains(zone))
+            .ok_or_else(|| {
+                Error::usage(
+                    format!(
+                        "instance type {instance_type} is offered in none of the zones of the \
+                         default VPC {vpc_id} in `{region}`{}",
+                        if zones.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (it is offered in {})", zones.join(", "))
+                        }
+                    ),
+                    "choose an instance type offered in the region (`aws ec2 \
+                     describe-instance-type-offerings --location-type availability-zone`), or \
+                     create a default subnet in a zone that offers it",
+                )
+            })?,
         Err(err) => {
             // Only a hint for the zone choice: without it, the first zone by name.
-            let err = AwsError::from_sdk(err);
             tracing::warn!(
                 "cannot list the zones that offer {instance_type} ({err}); using the first \
                  default subnet"

@@ -1,0 +1,87 @@
+//! Amazon EC2 (Amazon EC2 API Reference): the default VPC, its subnets, and which zones offer
+//! an instance type, for the deploy-time lookups.
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::types::{Filter, LocationType};
+
+use super::AwsError;
+
+/// An EC2 client.
+#[derive(Debug, Clone)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+impl Ec2 {
+    /// A client over `sdk`.
+    pub fn new(sdk: &SdkConfig) -> Self {
+        Ec2 {
+            client: aws_sdk_ec2::Client::new(sdk),
+        }
+    }
+
+    /// The region's default VPC as `(vpc id, primary IPv4 CIDR block)`, if there is one
+    /// (DescribeVpcs, filter `isDefault`).
+    pub async fn default_vpc(&self) -> Result<Option<(String, String)>, AwsError> {
+        let vpcs = self
+            .client
+            .describe_vpcs()
+            .filters(filter("isDefault", "true"))
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(vpcs.vpcs().first().map(|vpc| {
+            (
+                vpc.vpc_id().unwrap_or_default().to_string(),
+                vpc.cidr_block().unwrap_or_default().to_string(),
+            )
+        }))
+    }
+
+    /// The default subnets of `vpc_id` as `(Availability Zone, subnet id)`, sorted by zone
+    /// (DescribeSubnets, filters `vpc-id` and `default-for-az`).
+    pub async fn default_subnets(&self, vpc_id: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let subnets = self
+            .client
+            .describe_subnets()
+            .filters(filter("vpc-id", vpc_id))
+            .filters(filter("default-for-az", "true"))
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        let mut found: Vec<(String, String)> = subnets
+            .subnets()
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.availability_zone()?.to_string(),
+                    s.subnet_id()?.to_string(),
+                ))
+            })
+            .collect();
+        found.sort();
+        Ok(found)
+    }
+
+    /// The Availability Zones that offer `instance_type` (DescribeInstanceTypeOfferings,
+    /// location type `availability-zone`).
+    pub async fn zones_offering(&self, instance_type: &str) -> Result<Vec<String>, AwsError> {
+        let output = self
+            .client
+            .describe_instance_type_offerings()
+            .location_type(LocationType::AvailabilityZone)
+            .filters(filter("instance-type", instance_type))
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(output
+            .instance_type_offerings()
+            .iter()
+            .filter_map(|o| o.location().map(str::to_string))
+            .collect())
+    }
+}

@@ -1,0 +1,190 @@
+//! The one polling loop of nodectl: how long to wait between two looks at something that takes
+//! time (a stack operation, a change set, later an SSM command), with backoff while nothing
+//! happens, jitter so that many processes do not poll in lockstep, a longer backoff while AWS
+//! throttles or fails, and the `--timeout`. [`retry_transient`] uses it for single reads that
+//! must survive throttling.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::AwsError;
+
+/// The longest interval while AWS throttles or fails: 60 s.
+pub const TRANSIENT_CAP: Duration = Duration::from_secs(60);
+
+/// How often to poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollConfig {
+    /// The first interval, and the interval right after something changed.
+    pub initial: Duration,
+    /// The longest interval while nothing happens (throttling may back off further, to
+    /// [`TRANSIENT_CAP`]).
+    pub max: Duration,
+}
+
+impl Default for PollConfig {
+    /// 2 s growing to 15 s, as the CDK polls stack events every 2 s
+    /// (`stack-activity-monitor.ts`) and backs off to 15 s (`../shared/reference/cli-anchors.md`).
+    fn default() -> Self {
+        PollConfig {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(15),
+        }
+    }
+}
+
+impl PollConfig {
+    /// The default, or `NODECTL_POLL_INTERVAL_MS` as the initial interval and four times it as
+    /// the maximum (used by the test suite against local emulators, where stacks settle in
+    /// about a second).
+    pub fn from_env() -> Self {
+        match std::env::var("NODECTL_POLL_INTERVAL_MS")
+            .ok()
+            .and_then(|ms| ms.parse::<u64>().ok())
+        {
+            Some(ms) => PollConfig {
+                initial: Duration::from_millis(ms),
+                max: Duration::from_millis(ms.max(1) * 4),
+            },
+            None => PollConfig::default(),
+        }
+    }
+}
+
+/// One wait: the elapsed time, the timeout and the current interval.
+#[derive(Debug, Clone)]
+pub struct Poller {
+    config: PollConfig,
+    timeout: Option<Duration>,
+    start: Instant,
+    interval: Duration,
+}
+
+impl Poller {
+    /// A wait that starts now, polling at `config.initial` first; `timeout` `None` waits as
+    /// long as it takes.
+    pub fn new(config: PollConfig, timeout: Option<Duration>) -> Self {
+        Poller {
+            config,
+            timeout,
+            start: Instant::now(),
+            interval: config.initial,
+        }
+    }
+
+    /// The same wait with a first interval of `interval`.
+    pub fn first_interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// How long the wait has lasted.
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// How long the wait has lasted, in whole seconds (for messages).
+    pub fn elapsed_secs(&self) -> Duration {
+        Duration::from_secs(self.elapsed().as_secs())
+    }
+
+    /// Whether the timeout has elapsed.
+    pub fn timed_out(&self) -> bool {
+        self.timeout.is_some_and(|limit| self.elapsed() >= limit)
+    }
+
+    /// Something changed: poll at the initial interval again.
+    pub fn progressed(&mut self) {
+        self.interval = self.config.initial;
+    }
+
+    /// Nothing changed: back off by half, up to the maximum.
+    pub fn idle(&mut self) {
+        self.interval = (self.interval * 3 / 2).min(self.config.max);
+    }
+
+    /// Nothing yet: double the interval, up to the maximum.
+    pub fn doubled(&mut self) {
+        self.interval = (self.interval * 2).min(self.config.max);
+    }
+
+    /// AWS throttled or failed: double the interval, up to [`TRANSIENT_CAP`].
+    pub fn throttled(&mut self) {
+        self.interval = (self.interval * 2).min(TRANSIENT_CAP);
+    }
+
+    /// Sleeps for the interval ± 20 %.
+    pub async fn sleep(&self) {
+        tokio::time::sleep(jitter(self.interval)).await;
+    }
+
+    /// Sleeps for exactly the interval.
+    pub async fn sleep_exact(&self) {
+        tokio::time::sleep(self.interval).await;
+    }
+}
+
+/// `interval` ± 20 %, so that many nodectl processes do not poll in lockstep.
+fn jitter(interval: Duration) -> Duration {
+    interval.mul_f64(0.8 + 0.4 * fastrand::f64())
+}
+
+/// Runs a read-only `call` until it succeeds or fails for a reason retrying cannot fix.
+/// Transient failures (throttling, 5xx, network) that outlast the SDK's own retries back off
+/// from `config.initial` to [`TRANSIENT_CAP`], within `timeout`; `on_first_retry` is told of the
+/// first one (a warning), so that a throttled read never turns a deployment into a failure.
+pub async fn retry_transient<T, F, Fut>(
+    config: PollConfig,
+    timeout: Option<Duration>,
+    on_first_retry: impl FnOnce(&AwsError),
+    mut call: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let mut poller = Poller::new(config, timeout);
+    let mut on_first_retry = Some(on_first_retry);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(err) if err.is_transient() && !poller.timed_out() => {
+                if let Some(tell) = on_first_retry.take() {
+                    tell(&err);
+                }
+                poller.sleep().await;
+                poller.throttled();
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn intervals_back_off_and_reset() {
+        let config = PollConfig {
+            initial: Duration::from_secs(2),
+            max: Duration::from_secs(15),
+        };
+        let mut poller = Poller::new(config, Some(Duration::from_secs(10)));
+        for _ in 0..10 {
+            poller.idle();
+        }
+        assert_eq!(poller.interval, Duration::from_secs(15));
+        poller.throttled();
+        poller.throttled();
+        assert_eq!(poller.interval, TRANSIENT_CAP);
+        poller.progressed();
+        assert_eq!(poller.interval, Duration::from_secs(2));
+        assert!(!poller.timed_out());
+        poller.sleep_exact().await;
+        tokio::time::advance(Duration::from_secs(8)).await;
+        assert!(poller.timed_out());
+    }
+}

@@ -1,0 +1,91 @@
+//! AWS Secrets Manager (AWS Secrets Manager API Reference): reading, writing and deleting the
+//! secrets nodectl keeps for nodes.
+
+use aws_config::SdkConfig;
+
+use super::{format_time, AwsError};
+
+/// A Secrets Manager client.
+#[derive(Debug, Clone)]
+pub struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+}
+
+/// What a deletion request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// Deletion scheduled; the date (RFC 3339) after which it is gone.
+    Scheduled(Option<String>),
+    /// No such secret.
+    Absent,
+    /// The secret was already scheduled for deletion.
+    AlreadyScheduled,
+}
+
+impl SecretsManager {
+    /// A client over `sdk`.
+    pub fn new(sdk: &SdkConfig) -> Self {
+        SecretsManager {
+            client: aws_sdk_secretsmanager::Client::new(sdk),
+        }
+    }
+
+    /// The `SecretString` of secret `id` (GetSecretValue), or `None` when there is no such
+    /// secret (`ResourceNotFoundException`).
+    pub async fn get_string(&self, id: &str) -> Result<Option<String>, AwsError> {
+        match self.client.get_secret_value().secret_id(id).send().await {
+            Ok(output) => Ok(Some(output.secret_string().unwrap_or("{}").to_string())),
+            Err(err) => {
+                let err = AwsError::from_sdk(err);
+                if err.code.as_deref() == Some("ResourceNotFoundException") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Stores `value` as the new current version of secret `id` (PutSecretValue, with `token`
+    /// as its `ClientRequestToken`: 32 to 64 characters).
+    pub async fn put_string(&self, id: &str, value: &str, token: &str) -> Result<(), AwsError> {
+        self.client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(value)
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Schedules the deletion of secret `id` after `recovery_days` (DeleteSecret
+    /// `RecoveryWindowInDays`: 7 to 30).
+    pub async fn schedule_deletion(
+        &self,
+        id: &str,
+        recovery_days: i64,
+    ) -> Result<Deletion, AwsError> {
+        match self
+            .client
+            .delete_secret()
+            .secret_id(id)
+            .recovery_window_in_days(recovery_days)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Deletion::Scheduled(output.deletion_date().map(format_time))),
+            Err(err) => {
+                let err = AwsError::from_sdk(err);
+                match err.code.as_deref() {
+                    Some("ResourceNotFoundException") => Ok(Deletion::Absent),
+                    Some("InvalidRequestException") if err.message.contains("deletion") => {
+                        Ok(Deletion::AlreadyScheduled)
+                    }
+                    _ => Err(err),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The Allora worker blueprint (`sample-configs/allora.env`, `templates/allora/`): an
+//! allora-offchain-node worker (and optionally a reputer) next to an inference server built
+//! from a model repository, on one EC2 instance in a VPC of its own.
+//!
+//! Stack naming rule: the common stack is `allora-edge-common` and the node stack
+//! `allora-single-node`, the names the seed's `cdk deploy` commands use. To run several nodes
+//! in one account and region, give each node's `.env` its own `NODECTL_NODE_NAME=<name>`: its
+//! stack becomes `allora-single-node-<name>`, and all of them share the one common stack.
+//! `AWS_RESOURCE_NAME_PREFIX` keeps its upstream meaning: the prefix of the resources' `Name`
+//! tags.
+
+mod config;
+mod keys;
+mod offchain;
+mod secrets;
+
+use std::sync::{Arc, LazyLock};
+
+use serde_json::Value;
+
+use super::node::{self, NodeStacks};
+use super::{Blueprint, KeySpec};
+use crate::error::{ConfigIssue, Error, Result};
+use crate::facts::Facts;
+use crate::plan::Plan;
+use crate::settings::Settings;
+use crate::template::{TemplateFiles, PARAMETER_LIMIT};
+
+/// The common stack's name.
+pub const COMMON_STACK: &str = "allora-edge-common";
+/// The node stack's name (and the prefix of every node stack's name).
+pub const SINGLE_NODE_STACK: &str = "allora-single-node";
+
+/// The Allora worker blueprint.
+pub struct Allora;
+
+static FACTS: LazyLock<Facts> = LazyLock::new(|| Facts::parse(include_str!("facts.json")));
+
+static FILES: TemplateFiles = TemplateFiles {
+    blueprint: "allora",
+    files: &[
+        (
+            "common.json",
+            include_str!("../../../templates/allora/common.json"),
+        ),
+        (
+            "single-node.json",
+            include_str!("../../../templates/allora/single-node.json"),
+        ),
+        (
+            "user-data.sh",
+            include_str!("../../../templates/allora/user-data.sh"),
+        ),
+        (
+            "dashboard.json",
+            include_str!("../../../templates/allora/dashboard.json"),
+        ),
+    ],
+};
+
+impl Blueprint for Allora {
+    fn name(&self) -> &'static str {
+        "allora"
+    }
+
+    fn keys(&self) -> Vec<&'static KeySpec> {
+        keys::all()
+    }
+
+    fn detects(&self, key: &str) -> bool {
+        key.starts_with("ALLORA_") || key == "MODEL_REPO" || key == "MODEL_ENV_VARS"
+    }
+
+    fn detected_by(&self) -> &'static str {
+        "ALLORA_*, MODEL_*"
+    }
+
+    fn facts(&self) -> &'static Facts {
+        &FACTS
+    }
+
+    fn files(&self) -> &'static TemplateFiles {
+        &FILES
+    }
+
+    fn stack_ids(&self) -> &'static [&'static str] {
+        node::STACK_IDS
+    }
+
+    fn plan(&self, settings: &Settings) -> Result<Plan> {
+        plan(self, settings)
+    }
+
+    fn secrets(&self, settings: &Settings) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .keys()
+            .into_iter()
+            .filter(|spec| spec.secret && spec.name != "MODEL_ENV_VARS")
+            .filter_map(|spec| settings.get(spec.name))
+            .map(|setting| setting.value)
+            .collect();
+        if let Some(setting) = settings.get("MODEL_ENV_VARS") {
+            for line in setting.value.lines() {
+                if let Some((name, value)) = line.split_once('=') {
+                    if secrets::is_secret_name(name) {
+                        found.push(value.to_string());
+                    }
+                }
+            }
+        }
+        found
+    }
+}
+
+/// Builds the plan: both stacks rendered with their parameters.
+fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
+    let (config, warnings) = config::read(settings)?;
+    let volume = config.data_volume;
+    let node = &config.node;
+    let offchain_config = aws_smithy_types::base64::encode(node.offchain_config.to_string());
+    let model_env = aws_smithy_types::base64::encode(
+        node.model_env
+            .iter()
+            .map(|(name, value)| format!("{name}={}\n", Value::String(value.clone())))
+            .collect::<String>(),
+    );
+    for (name, value) in [
+        ("OffchainNodeConfig", &offchain_config),
+        ("ModelEnv", &model_env),
+    ] {
+        if value.len() > PARAMETER_LIMIT {
+            return Err(Error::Config(vec![ConfigIssue::general(format!(
+                "the {name} template parameter would be {} bytes, more than CloudFormation's \
+                 {PARAMETER_LIMIT}",
+                value.len()
+            ))
+            .hint("configure fewer topics or shorter values")]));
+        }
+    }
+    let node_parameters: Vec<(String, String)> = [
+        ("CommonStackName", COMMON_STACK.to_string()),
+        ("ResourceNamePrefix", config.resource_name_prefix.clone()),
+        ("LatestAmiId", config.ami_parameter().to_string()),
+        ("InstanceType", config.instance_type.to_string()),
+        ("VpcCidr", config.vpc_cidr.to_string()),
+        ("SubnetCidr", config.subnet_cidr.to_string()),
+        ("IngressCidr", config.ingress_cidr.to_string()),
+        ("DataVolumeType", volume.kind.as_str().to_string()),
+        ("DataVolumeSize", volume.size_gib.to_string()),
+        ("DataVolumeIops", volume.iops.to_string()),
+        ("DataVolumeThroughput", volume.throughput_mibps.to_string()),
+        ("OffchainNodeImage", node.image.clone()),
+        ("OffchainNodeConfig", offchain_config.clone()),
+        ("ModelRepo", node.model_repo.clone()),
+        ("ModelRepoRef", node.model_repo_ref.clone()),
+        ("ModelEnv", model_env),
+        ("InferenceHealthUrl", node.health_url.clone()),
+        ("InferenceHostAlias", node.host_alias.clone()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    let ports = config
+        .ingress_ports
+        .iter()
+        .map(|port| Value::from(*port))
+        .collect();
+    let stacks = node::stacks(
+        blueprint,
+        NodeStacks {
+            common_stack: COMMON_STACK,
+            node_stack_prefix: SINGLE_NODE_STACK,
+            node_stack: config.single_node_stack(),
+            node_parameters,
+            lists: vec![("IngressPorts", ports)],
+            tags: Vec::new(),
+            lookups: Vec::new(),
+            user_data_hint: "configure fewer topics or shorter MODEL_ENV_VARS values",
+            secret: Arc::new(secrets::Wallet {
+                mnemonic: config.node.mnemonic.clone(),
+                model_env: config.node.model_env_secrets.clone(),
+            }),
+        },
+    )?;
+    Ok(Plan {
+        blueprint: blueprint.name(),
+        facts: blueprint.facts(),
+        region: config.region,
+        account: config.account,
+        stacks,
+        warnings,
+        secrets: super::secrets(settings),
+    })
+}

@@ -1,0 +1,221 @@
+//! What an Allora node keeps in Secrets Manager: its wallet mnemonic and the secret-like
+//! `MODEL_ENV_VARS` values (API keys), as the entry
+//! `{"mnemonic": "...", "modelEnv": {"CG_API_KEY": "..."}}` of the common stack's secret.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{ConfigIssue, Error, Result, Source};
+use crate::secrets::{SecretContent, SecretValue, Stored};
+
+/// The key of the wallet mnemonic.
+pub const MNEMONIC_KEY: &str = "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC";
+
+/// The wallet mnemonic setting, checked offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mnemonic {
+    /// Not set anywhere.
+    Missing,
+    /// Still the upstream sample's placeholder.
+    Placeholder(Source),
+    /// Set, but not a BIP-39 mnemonic (wrong word count or characters).
+    Invalid(Source, String),
+    /// A plausible mnemonic.
+    Value(SecretValue),
+}
+
+/// Checks a mnemonic's shape without ever printing it: 12, 15, 18, 21 or 24 lowercase words
+/// (BIP-39, which Cosmos wallets such as Allora's use).
+pub fn check_mnemonic(value: &str, source: Source) -> Mnemonic {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.len() == 1 && words[0] == crate::blueprint::PLACEHOLDER {
+        return Mnemonic::Placeholder(source);
+    }
+    if ![12, 15, 18, 21, 24].contains(&words.len()) {
+        return Mnemonic::Invalid(
+            source,
+            format!(
+                "has {} words; a BIP-39 mnemonic has 12, 15, 18, 21 or 24 (value hidden)",
+                words.len()
+            ),
+        );
+    }
+    if !words
+        .iter()
+        .all(|w| w.chars().all(|c| c.is_ascii_lowercase()))
+    {
+        return Mnemonic::Invalid(
+            source,
+            "has characters other than lowercase letters and spaces (value hidden)".into(),
+        );
+    }
+    Mnemonic::Value(SecretValue::new(words.join(" ")))
+}
+
+/// Whether a `MODEL_ENV_VARS` variable name looks like a credential: `CG_API_KEY`,
+/// `*_TOKEN`, anything with SECRET, PASSWORD, MNEMONIC or PRIVATE. A bare `TOKEN` (the coin,
+/// `TOKEN="ETH"` in the upstream sample) is not.
+pub fn is_secret_name(name: &str) -> bool {
+    let name = name.trim().to_ascii_uppercase();
+    name.ends_with("_KEY")
+        || name.ends_with("_TOKEN")
+        || ["SECRET", "PASSWORD", "MNEMONIC", "PRIVATE"]
+            .iter()
+            .any(|word| name.contains(word))
+}
+
+/// An Allora node's entry.
+#[derive(Debug, Clone)]
+pub struct Wallet {
+    /// `ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC`.
+    pub mnemonic: Mnemonic,
+    /// The secret-like `MODEL_ENV_VARS` values, by name.
+    pub model_env: BTreeMap<String, SecretValue>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry<'a> {
+    mnemonic: &'a SecretValue,
+    model_env: &'a BTreeMap<String, SecretValue>,
+}
+
+impl Wallet {
+    /// The mnemonic, or the configuration error that stops a node deploy (offline).
+    fn mnemonic(&self) -> Result<&SecretValue> {
+        let hint = format!(
+            "set {MNEMONIC_KEY} in the .env file, in the environment, or pipe it in with \
+             --secret-stdin {MNEMONIC_KEY} (never as an argument)"
+        );
+        match &self.mnemonic {
+            Mnemonic::Value(value) => Ok(value),
+            Mnemonic::Missing => Err(Error::Config(vec![ConfigIssue::general(format!(
+                "{MNEMONIC_KEY} is not set: the worker needs its wallet"
+            ))
+            .hint(hint)])),
+            Mnemonic::Placeholder(source) => Err(Error::Config(vec![ConfigIssue::key(
+                MNEMONIC_KEY,
+                source,
+                "`xxxxxxxxxxx` is the upstream sample's placeholder, not a mnemonic",
+            )
+            .hint(hint)])),
+            Mnemonic::Invalid(source, message) => Err(Error::Config(vec![ConfigIssue::key(
+                MNEMONIC_KEY,
+                source,
+                message.clone(),
+            )
+            .hint(hint)])),
+        }
+    }
+}
+
+impl SecretContent for Wallet {
+    fn check(&self) -> Result<()> {
+        self.mnemonic().map(|_| ())
+    }
+
+    fn entry(&self, current: Option<&Value>) -> Result<(Value, Stored)> {
+        let entry = serde_json::to_value(Entry {
+            mnemonic: self.mnemonic()?,
+            model_env: &self.model_env,
+        })
+        .expect("serializes");
+        let stored = if current == Some(&entry) {
+            Stored::Unchanged
+        } else {
+            Stored::Written
+        };
+        Ok((entry, stored))
+    }
+
+    fn contents(&self) -> &'static str {
+        "wallet mnemonics, model API keys"
+    }
+
+    fn describe(&self, secret_id: &str, node: &str, stored: &Stored) -> String {
+        format!(
+            "{} the wallet mnemonic{} of `{node}` in the Secrets Manager secret `{secret_id}` \
+             (values not shown)",
+            if *stored == Stored::Unchanged {
+                "unchanged:"
+            } else {
+                "stored"
+            },
+            match self.model_env.len() {
+                0 => String::new(),
+                1 => " and 1 model API key".to_string(),
+                n => format!(" and {n} model API keys"),
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WORDS: &str =
+        "abandon ability able about above absent absorb abstract absurd abuse access accident";
+
+    #[test]
+    fn mnemonics_are_checked_without_showing_them() {
+        assert!(matches!(
+            check_mnemonic(WORDS, Source::ProcessEnv),
+            Mnemonic::Value(_)
+        ));
+        assert!(matches!(
+            check_mnemonic("xxxxxxxxxxx", Source::ProcessEnv),
+            Mnemonic::Placeholder(_)
+        ));
+        let Mnemonic::Invalid(_, message) = check_mnemonic("one two three", Source::ProcessEnv)
+        else {
+            panic!("invalid");
+        };
+        assert_eq!(
+            message,
+            "has 3 words; a BIP-39 mnemonic has 12, 15, 18, 21 or 24 (value hidden)"
+        );
+        assert!(!message.contains("one"));
+        let upper = WORDS.replace("abandon", "Abandon");
+        assert!(matches!(
+            check_mnemonic(&upper, Source::ProcessEnv),
+            Mnemonic::Invalid(..)
+        ));
+    }
+
+    #[test]
+    fn secret_values_do_not_debug_print() {
+        let wallet = Wallet {
+            mnemonic: check_mnemonic(WORDS, Source::ProcessEnv),
+            model_env: [("CG_API_KEY".to_string(), SecretValue::new("cg-canary"))].into(),
+        };
+        let debug = format!("{wallet:?}");
+        assert!(
+            !debug.contains("abandon") && !debug.contains("cg-canary"),
+            "{debug}"
+        );
+        let (entry, stored) = wallet.entry(None).unwrap();
+        assert_eq!(stored, Stored::Written);
+        assert_eq!(entry["mnemonic"], WORDS);
+        assert_eq!(entry["modelEnv"]["CG_API_KEY"], "cg-canary");
+        assert_eq!(wallet.entry(Some(&entry)).unwrap().1, Stored::Unchanged);
+    }
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "CG_API_KEY",
+            "HF_TOKEN",
+            "DB_PASSWORD",
+            "WALLET_MNEMONIC",
+            "PRIVATE_KEY",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["TOKEN", "MODEL", "REGION", "KEYRING_BACKEND", "TIMEFRAME"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The plan shape that node blueprints share: a `common` stack (the instance role, its
+//! instance profile and the nodes' secret; `common.json`) and a `single-node` stack that
+//! depends on it (the node; `single-node.json`), which stores the node's entry in the secret
+//! before it is deployed. The common stack schedules the secret's deletion after it is
+//! destroyed.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Blueprint;
+use crate::error::{ConfigIssue, Error, Result};
+use crate::plan::{Lookup, StackSpec, Step};
+use crate::secrets::{secret_name, NodeSecret, SecretContent};
+use crate::template::render::{render, Request};
+use crate::template::{user_data_sizes, USER_DATA_LIMIT};
+
+/// The id of the shared stack.
+pub const COMMON: &str = "common";
+/// The id of the node stack.
+pub const SINGLE_NODE: &str = "single-node";
+/// The ids of a node blueprint's stacks, in deploy order.
+pub const STACK_IDS: &[&str] = &[COMMON, SINGLE_NODE];
+
+/// What a node blueprint's two stacks are made of.
+pub struct NodeStacks {
+    /// The common stack's name.
+    pub common_stack: &'static str,
+    /// The prefix of the node stacks' names (the common stack's `NodeStackNamePrefix`: its
+    /// role may signal those stacks only).
+    pub node_stack_prefix: &'static str,
+    /// This node stack's name.
+    pub node_stack: String,
+    /// The node stack's parameters.
+    pub node_parameters: Vec<(String, String)>,
+    /// The lists the node template's `repeat` markers name.
+    pub lists: Vec<(&'static str, Vec<Value>)>,
+    /// Tags on both stacks besides `nodectl:blueprint` and `nodectl:stack`.
+    pub tags: Vec<(String, String)>,
+    /// The node stack's deploy-time lookups.
+    pub lookups: Vec<Lookup>,
+    /// The hint when the rendered user data exceeds [`USER_DATA_LIMIT`].
+    pub user_data_hint: &'static str,
+    /// What the node keeps in the common stack's secret.
+    pub secret: Arc<dyn SecretContent>,
+}
+
+/// Renders the common and the node stack of `blueprint`. Errors: the rendered user data
+/// exceeds EC2's [`USER_DATA_LIMIT`], or a template file (from `NODECTL_TEMPLATES_DIR`) is
+/// broken.
+pub fn stacks(blueprint: &dyn Blueprint, inputs: NodeStacks) -> Result<Vec<StackSpec>> {
+    let tags = |id: &str| {
+        let mut tags = vec![
+            (
+                "nodectl:blueprint".to_string(),
+                blueprint.name().to_string(),
+            ),
+            ("nodectl:stack".to_string(), id.to_string()),
+        ];
+        tags.extend(inputs.tags.iter().cloned());
+        tags
+    };
+    let node_template = render(&Request {
+        files: blueprint.files(),
+        file: "single-node.json",
+        parameters: &inputs.node_parameters,
+        lists: &inputs.lists,
+    })?;
+    for (_, size) in user_data_sizes(&node_template, &inputs.node_stack) {
+        if size > USER_DATA_LIMIT {
+            return Err(Error::Config(vec![ConfigIssue::general(format!(
+                "the instance's user data would be {size} bytes, more than the {USER_DATA_LIMIT} \
+                 bytes EC2 accepts"
+            ))
+            .hint(inputs.user_data_hint)]));
+        }
+    }
+    let common_parameters = vec![(
+        "NodeStackNamePrefix".to_string(),
+        inputs.node_stack_prefix.to_string(),
+    )];
+    let common_template = render(&Request {
+        files: blueprint.files(),
+        file: "common.json",
+        parameters: &common_parameters,
+        lists: &[],
+    })?;
+    let secret_id = secret_name(inputs.common_stack);
+    let mut common = StackSpec::new(COMMON, inputs.common_stack, common_template);
+    common.parameters = common_parameters;
+    common.tags = tags(COMMON);
+    common.after_destroy = vec![Step::DeleteSecret {
+        secret_id: secret_id.clone(),
+        contents: inputs.secret.contents(),
+    }];
+    let mut node = StackSpec::new(SINGLE_NODE, &inputs.node_stack, node_template);
+    node.parameters = inputs.node_parameters;
+    node.tags = tags(SINGLE_NODE);
+    node.depends_on = vec![COMMON.to_string()];
+    node.lookups = inputs.lookups;
+    node.before_deploy = vec![Step::WriteSecret(NodeSecret {
+        secret_id,
+        node: inputs.node_stack,
+        content: inputs.secret,
+    })];
+    Ok(vec![common, node])
+}

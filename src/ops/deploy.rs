@@ -1,0 +1,227 @@
+//! The deploy operation: the selected stacks in dependency order, each with its lookups and
+//! secret steps, through the stack engine; the outputs file written after each stack.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{lookup, Report, Session};
+use crate::aws::cloudformation::ChangeRow;
+use crate::aws::ec2::Ec2;
+use crate::aws::secretsmanager::SecretsManager;
+use crate::error::{Error, Result};
+use crate::observer::{Observer, Prompt};
+use crate::plan::{Plan, StackSpec, Step};
+use crate::secrets::{self, Stored};
+use crate::stack::deploy::{DeployOptions, DeployResult, Method, Prepared};
+use crate::stack::outputs::{merge_into_file, outputs_object};
+use crate::stack::Engine;
+
+/// What `deploy` reports on stdout.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum DeployReport {
+    /// The outputs of every deployed stack, in the CDK `--outputs-file` format.
+    Outputs(OutputsReport),
+    /// `--no-execute`: the change set left for review.
+    ChangeSet(ChangeSetReport),
+}
+
+impl Report for DeployReport {
+    fn text(&self) -> String {
+        match self {
+            DeployReport::Outputs(outputs) => outputs.text(),
+            DeployReport::ChangeSet(change_set) => change_set.text(),
+        }
+    }
+}
+
+/// Stack outputs: `{"<stack>": {"<OutputKey>": "<value>"}}`; as text, `stack.Key = value`
+/// lines.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct OutputsReport(pub Map<String, Value>);
+
+impl Report for OutputsReport {
+    fn text(&self) -> String {
+        self.0
+            .iter()
+            .flat_map(|(stack, values)| {
+                values
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(move |(key, value)| {
+                        format!("{stack}.{key} = {}", value.as_str().unwrap_or_default())
+                    })
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A change set left for review; as text, its id.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSetReport {
+    /// The stack name.
+    pub stack_name: String,
+    /// The stack id (ARN).
+    pub stack_id: String,
+    /// The change set id (ARN).
+    pub change_set_id: String,
+    /// The resource changes.
+    pub changes: Vec<ChangeRow>,
+}
+
+impl Report for ChangeSetReport {
+    fn text(&self) -> String {
+        self.change_set_id.clone()
+    }
+}
+
+/// What one deploy does besides the stack engine's options.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The engine's options (method, `--yes`, `--no-execute`, the account).
+    pub options: DeployOptions,
+    /// `--outputs-file`.
+    pub outputs_file: Option<PathBuf>,
+}
+
+/// Deploys `selected` (stacks of `plan`, in deploy order). Before any change: every
+/// dependency that is not selected must be deployed and usable. Errors stop the walk; what was
+/// deployed stays deployed (and in the outputs file).
+pub async fn deploy(
+    session: &Session,
+    engine: &Engine<'_>,
+    prompt: &dyn Prompt,
+    plan: &Plan,
+    selected: &[&StackSpec],
+    request: &Request,
+) -> Result<DeployReport> {
+    for stack in selected {
+        for dependency in plan.dependencies(stack) {
+            if selected.iter().any(|s| s.id == dependency.id) {
+                continue;
+            }
+            let info = engine.describe_for(&dependency.name, "read").await?;
+            let usable = info.as_ref().is_some_and(|info| {
+                info.status == "CREATE_COMPLETE"
+                    || info.status.starts_with("UPDATE_")
+                    || info.status.starts_with("IMPORT_")
+            });
+            if !usable {
+                return Err(Error::NeedsStack {
+                    stack: stack.name.clone(),
+                    needs: dependency.name.clone(),
+                    needs_id: dependency.id.clone(),
+                    state: info
+                        .map(|info| format!("is {}", info.status))
+                        .unwrap_or_else(|| "does not exist".into()),
+                    region: plan.region.clone(),
+                });
+            }
+        }
+    }
+    let ec2 = Ec2::new(&session.sdk);
+    let secrets = SecretsManager::new(&session.sdk);
+    let mut outputs = Map::new();
+    for stack in selected {
+        let stack = lookup::resolve(engine, &ec2, stack).await?;
+        if !request.options.no_execute {
+            write_secrets(&secrets, &plan.region, &stack, engine.observer).await?;
+        }
+        match deploy_stack(engine, prompt, &stack, &request.options).await? {
+            DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
+                if let Some(path) = &request.outputs_file {
+                    merge_into_file(path, &info.name, &info.outputs)?;
+                    engine.observer.note(&format!(
+                        "wrote the outputs of `{}` to {}",
+                        info.name,
+                        path.display()
+                    ));
+                }
+                outputs.insert(info.name.clone(), outputs_object(&info.outputs));
+            }
+            DeployResult::ChangeSetCreated(change_set) => {
+                return Ok(DeployReport::ChangeSet(ChangeSetReport {
+                    stack_name: change_set.stack,
+                    stack_id: change_set.stack_id,
+                    change_set_id: change_set.id,
+                    changes: change_set.rows,
+                }))
+            }
+        }
+    }
+    Ok(DeployReport::Outputs(OutputsReport(outputs)))
+}
+
+/// Runs `stack`'s [`Step::WriteSecret`] steps: stores the node's entry and says so.
+async fn write_secrets(
+    client: &SecretsManager,
+    region: &str,
+    stack: &StackSpec,
+    observer: &dyn Observer,
+) -> Result<()> {
+    for step in &stack.before_deploy {
+        if let Step::WriteSecret(secret) = step {
+            let stored = secrets::store(client, region, secret, observer).await?;
+            let line = secret.describe(&stored);
+            if stored == Stored::Replaced {
+                observer.warn(&line);
+            } else {
+                observer.note(&line);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deploys one stack: settle it, then through a change set (prepare, confirm through
+/// `prompt` unless `--yes`, execute; `--no-execute` stops after prepare) or directly.
+pub async fn deploy_stack(
+    engine: &Engine<'_>,
+    prompt: &dyn Prompt,
+    stack: &StackSpec,
+    options: &DeployOptions,
+) -> Result<DeployResult> {
+    let existing = engine.settle(stack, options.method).await?;
+    if options.method == Method::Direct {
+        return engine.deploy_direct(stack, existing).await;
+    }
+    let change_set = match engine.prepare(stack, existing, &options.account).await? {
+        Prepared::NoChanges(info) => return Ok(DeployResult::NoChanges(info)),
+        Prepared::Ready(change_set) => change_set,
+    };
+    if options.no_execute {
+        engine.observer.note(&format!(
+            "change set left for review, not executed; execute it with `aws cloudformation \
+             execute-change-set --change-set-name {}`",
+            change_set.id
+        ));
+        return Ok(DeployResult::ChangeSetCreated(change_set));
+    }
+    if !options.yes {
+        let question = format!(
+            "Execute these changes on stack `{}` in account {}, region {}?",
+            stack.name, options.account, engine.region
+        );
+        match prompt.confirm(&question, "--yes") {
+            Ok(true) => {}
+            Ok(false) => {
+                engine.discard(&change_set).await;
+                return Err(Error::Aborted(format!(
+                    "stack `{}` was not changed; the change set was deleted",
+                    stack.name
+                )));
+            }
+            Err(err) => {
+                engine.discard(&change_set).await;
+                return Err(err);
+            }
+        }
+    }
+    engine.execute(stack, &change_set).await
+}

@@ -1,0 +1,100 @@
+//! Read-only views of the deployed stacks: their outputs and their status.
+
+use serde::Serialize;
+use serde_json::Map;
+
+use super::deploy::OutputsReport;
+use super::Report;
+use crate::error::Result;
+use crate::plan::Plan;
+use crate::stack::outputs::outputs_object;
+use crate::stack::Engine;
+
+/// The outputs of the plan's deployed stacks; a stack that does not exist is said on stderr.
+pub async fn outputs(engine: &Engine<'_>, plan: &Plan) -> Result<OutputsReport> {
+    let mut all = Map::new();
+    for stack in &plan.stacks {
+        match engine.describe_for(&stack.name, "read").await? {
+            Some(info) => {
+                all.insert(info.name.clone(), outputs_object(&info.outputs));
+            }
+            None => engine.observer.note(&format!(
+                "stack `{}` does not exist in `{}`",
+                stack.name, plan.region
+            )),
+        }
+    }
+    Ok(OutputsReport(all))
+}
+
+/// The status printed for a stack that does not exist.
+pub const NOT_DEPLOYED: &str = "NOT_DEPLOYED";
+
+/// One stack's status.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackStatus {
+    /// The stack name.
+    pub stack_name: String,
+    /// `StackStatus`, or [`NOT_DEPLOYED`].
+    pub status: String,
+    /// `LastUpdatedTime`, else `CreationTime` (RFC 3339), if deployed.
+    pub last_updated: Option<String>,
+    /// `StackStatusReason`, if any.
+    pub reason: Option<String>,
+}
+
+/// Every stack's status, in plan order; as text, aligned columns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct StatusReport(pub Vec<StackStatus>);
+
+impl Report for StatusReport {
+    fn text(&self) -> String {
+        let width = self
+            .0
+            .iter()
+            .map(|row| row.stack_name.len())
+            .max()
+            .unwrap_or(0);
+        self.0
+            .iter()
+            .map(|row| {
+                let mut line = format!(
+                    "{:<width$}  {:<24}  {}",
+                    row.stack_name,
+                    row.status,
+                    row.last_updated.as_deref().unwrap_or("-"),
+                );
+                if let Some(reason) = &row.reason {
+                    line.push_str("  ");
+                    line.push_str(reason);
+                }
+                line.trim_end().to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The status, last update and status reason of every stack of the plan.
+pub async fn status(engine: &Engine<'_>, plan: &Plan) -> Result<StatusReport> {
+    let mut rows = Vec::new();
+    for stack in &plan.stacks {
+        rows.push(match engine.describe_for(&stack.name, "read").await? {
+            Some(info) => StackStatus {
+                stack_name: info.name,
+                status: info.status,
+                last_updated: info.last_updated,
+                reason: info.reason,
+            },
+            None => StackStatus {
+                stack_name: stack.name.clone(),
+                status: NOT_DEPLOYED.into(),
+                last_updated: None,
+                reason: None,
+            },
+        });
+    }
+    Ok(StatusReport(rows))
+}

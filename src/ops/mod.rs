@@ -1,0 +1,91 @@
+//! Operations: what a command does with a [`Plan`] once it is validated. Each one walks the
+//! plan's stack graph (deploy in dependency order, destroy in reverse), calls AWS through
+//! [`crate::aws`] and the stack engine, reports progress to an
+//! [`Observer`](crate::observer::Observer), asks through a [`Prompt`](crate::observer::Prompt),
+//! and returns a report ([`Report`]: `Serialize` plus a text form) for the command to print.
+
+pub mod deploy;
+pub mod destroy;
+pub mod inspect;
+pub mod lookup;
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde::Serialize;
+
+use crate::aws::poll::PollConfig;
+use crate::aws::{self, AwsError, AwsOptions};
+use crate::error::{Error, Result};
+use crate::observer::Observer;
+use crate::plan::Plan;
+use crate::stack::Engine;
+
+/// A result an operation hands back to its command: printed as JSON with `--output json`, and
+/// as [`Report::text`] otherwise (nothing when the text is empty).
+pub trait Report: Serialize {
+    /// The text form for stdout.
+    fn text(&self) -> String;
+}
+
+/// A connection to AWS for one command: the SDK configuration and the checked account.
+pub struct Session {
+    /// Shared SDK configuration.
+    pub sdk: SdkConfig,
+    /// The caller's account, equal to `AWS_ACCOUNT_ID`.
+    pub account: String,
+    /// The region every client talks to.
+    pub region: String,
+}
+
+impl Session {
+    /// A stack engine reporting to `observer`, with `timeout` (zero: no limit) and the polling
+    /// of [`PollConfig::from_env`].
+    pub fn engine<'a>(&self, observer: &'a dyn Observer, timeout: Duration) -> Engine<'a> {
+        Engine {
+            cfn: aws::cloudformation::CloudFormation::from_sdk(&self.sdk),
+            observer,
+            region: self.region.clone(),
+            poll: PollConfig::from_env(),
+            timeout: (!timeout.is_zero()).then_some(timeout),
+        }
+    }
+}
+
+/// Checks `AWS_ACCOUNT_ID` offline, then against the credentials' account (STS
+/// GetCallerIdentity, a read-only call) before anything else is sent to AWS. `options` gives
+/// the profile and endpoint; the region is the plan's.
+pub async fn connect(options: AwsOptions, plan: &Plan) -> Result<Session> {
+    let (expected, source) = plan.require_account()?;
+    let sdk = aws::load(&AwsOptions {
+        region: plan.region.clone(),
+        ..options
+    })
+    .await;
+    let actual = aws::sts::caller_account(&sdk)
+        .await
+        .map_err(|err: AwsError| {
+            let hint = err.generic_hint();
+            Error::aws(
+                format!(
+                    "cannot check the AWS account (STS GetCallerIdentity in `{}`)",
+                    plan.region
+                ),
+                err,
+                hint,
+            )
+        })?;
+    if actual != expected {
+        return Err(Error::AccountMismatch {
+            expected: expected.to_string(),
+            actual,
+            configured_at: source.clone(),
+        });
+    }
+    tracing::debug!(account = %actual, region = %plan.region, "credentials checked");
+    Ok(Session {
+        sdk,
+        account: actual,
+        region: plan.region.clone(),
+    })
+}
