@@ -4,7 +4,7 @@
 //! Every message is printed by [`crate::printer::Printer::error`] in the shape
 //!
 //! ```text
-//! error: cannot deploy stack `allora-single-node` in `us-east-1`: ValidationError: <AWS message>
+//! error: cannot deploy stack `node-1` in `us-east-1`: ValidationError: <AWS message>
 //! hint: <what to do next>
 //! ```
 
@@ -67,7 +67,7 @@ pub const EXIT_CODES: &[(ExitCode, &str)] = &[
     ),
     (
         ExitCode::ChecksFailed,
-        "check found violations (nodectl check; deploy refuses before any AWS request)",
+        "check found violations, or deploy refused because of them (before any AWS request)",
     ),
     (
         ExitCode::Interrupted,
@@ -242,7 +242,7 @@ pub enum Error {
     /// A template file (built in, or from `NODECTL_TEMPLATES_DIR`) is broken.
     #[error("template `{path}` {problem}")]
     TemplateDefect {
-        /// The file, e.g. `templates/theta/single-node.json`.
+        /// The file, e.g. `templates/<blueprint>/single-node.json`.
         path: String,
         /// What is wrong, e.g. "has no parameter X".
         problem: String,

@@ -132,7 +132,7 @@ impl StackSpec {
 /// Everything one `.env` file resolves to: the validated stacks and the account and region.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The blueprint's name, e.g. `theta` (tags, messages).
+    /// The blueprint's name (tags, messages).
     pub blueprint: &'static str,
     /// What the blueprint declares for `check` and `cost`.
     pub facts: &'static Facts,

@@ -55,8 +55,11 @@ impl Settings {
             Err(source) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::usage(
                     format!("the env file `{}` does not exist", env_file.display()),
-                    "create it from a sample (`cp sample-configs/allora.env .env`) or pass \
-                     --env-file PATH",
+                    format!(
+                        "create it from a sample (`cp sample-configs/{}.env .env`) or pass \
+                         --env-file PATH",
+                        crate::blueprint::BLUEPRINTS[0].name()
+                    ),
                 ))
             }
             Err(source) => {
@@ -286,10 +289,10 @@ mod tests {
         .unwrap_err();
         let (message, hint) = &err.reports()[0];
         assert_eq!(message, "the env file `/nonexistent/.env` does not exist");
-        assert!(hint
-            .as_deref()
-            .unwrap()
-            .contains("sample-configs/allora.env"));
+        assert!(hint.as_deref().unwrap().contains(&format!(
+            "sample-configs/{}.env",
+            crate::blueprint::BLUEPRINTS[0].name()
+        )));
     }
 
     #[test]

@@ -16,9 +16,51 @@ fn help_documents_the_exit_codes() {
         "destroy",
         "outputs",
         "status",
+        "cost",
+        "check",
         "completions",
     ] {
         assert!(out.stdout.contains(&format!("  {command}")), "{command}");
+    }
+}
+
+/// The exit codes of `--help` and of the README's table are the one table of the code
+/// (`nodectl::error::EXIT_CODES`), row by row.
+#[test]
+fn the_exit_code_tables_agree() {
+    let help = Workspace::new("").run(&["--help"]);
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let readme_rows: Vec<(i32, String)> = readme
+        .lines()
+        .skip_while(|line| *line != "### Exit codes")
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            match cells.as_slice() {
+                ["", code, meaning, ""] => Some((code.parse().ok()?, meaning.to_string())),
+                _ => None,
+            }
+        })
+        .collect();
+    assert_eq!(
+        readme_rows.len(),
+        nodectl::error::EXIT_CODES.len(),
+        "{readme_rows:?}"
+    );
+    for ((code, meaning), (readme_code, readme_meaning)) in
+        nodectl::error::EXIT_CODES.iter().zip(&readme_rows)
+    {
+        let code = *code as i32;
+        assert_eq!(code, *readme_code);
+        assert_eq!(
+            readme_meaning.replace('`', ""),
+            *meaning,
+            "README row {code}"
+        );
+        assert!(
+            help.stdout.contains(&format!("  {code:<4} {meaning}\n")),
+            "--help lacks exit code {code}: {}",
+            help.stdout
+        );
     }
 }
 
@@ -110,7 +152,8 @@ fn ctrl_c_exits_130_and_says_cloudformation_goes_on() {
     workspace.set("AWS_ACCESS_KEY_ID", "testing");
     workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
     let child = workspace.spawn(&["deploy", "all", "--yes"]);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Interrupt once nodectl is waiting on the endpoint (not after a guessed delay).
+    tripwire.wait_for_connection();
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

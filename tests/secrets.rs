@@ -266,13 +266,24 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
         PASSWORD
     );
 
-    let out = workspace.run(&["destroy", "--yes", "-v"]);
+    let out = workspace.run(&["destroy", "--yes", "-v", "--output", "json"]);
     out.success();
     check("destroy", &out);
     assert!(out.stderr.contains(
         "the secret `theta-edge-common/node-secrets` (edge node passwords) is scheduled for \
          deletion on "
     ));
+    // Regression: the JSON report lists the secret whose deletion was scheduled.
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "deleted": ["theta-edge-single-node-mainnet", "theta-edge-common"],
+            "absent": [],
+            "leftBehind": [],
+            "secretsScheduledForDeletion": ["theta-edge-common/node-secrets"],
+        })
+    );
     assert!(
         !out.stderr.contains("left these resources behind"),
         "{}",

@@ -403,6 +403,16 @@ impl Run {
         std::fs::read_to_string(self.dir.path().join("aws.log")).unwrap_or_default()
     }
 
+    /// The owner (`uid:gid`) the script last gave `path` with the fake chown, if any.
+    fn chowned(&self, path: &Path) -> Option<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("chown.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(_, file)| Path::new(file) == path)
+            .map(|(owner, _)| owner.to_string())
+            .last()
+    }
+
     fn output(&self) -> String {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
@@ -424,8 +434,13 @@ fn run_part(
     std::fs::create_dir(&bin).unwrap();
     let mut fakes = vec![("aws", read(&data("aws")))];
     if !is_root() {
-        eprintln!("note: not root, so chown is a no-op and owners are not checked");
-        fakes.push(("chown", "#!/bin/sh\nexit 0\n".to_string()));
+        // Not root: chown cannot change owners, so a fake records what it was asked, and
+        // `assert_owner` checks that instead of the files' owners.
+        fakes.push((
+            "chown",
+            "#!/bin/sh\nowner=$1\nshift\nfor f in \"$@\"; do printf '%s %s\\n' \"$owner\" \"$f\" >>\"$FAKE_CHOWN_LOG\"; done\n"
+                .to_string(),
+        ));
     }
     for (name, text) in fakes {
         let path = bin.join(name);
@@ -448,6 +463,7 @@ fn run_part(
         .env("PATH", path)
         .env("NODECTL_ROOT", dir.path().join("root"))
         .env("FAKE_AWS_LOG", dir.path().join("aws.log"))
+        .env("FAKE_CHOWN_LOG", dir.path().join("chown.log"))
         .env("FAKE_AWS_SECRET", dir.path().join("secret.json"))
         // Should a real AWS CLI be reached, it finds no credentials.
         .env("AWS_CONFIG_FILE", "/dev/null")
@@ -524,9 +540,22 @@ fn assert_mode(path: &Path, mode: u32) {
     );
 }
 
+/// Checks that the script left `path` owned by `uid` (and `gid`): as root, the file's owner;
+/// otherwise what the script asked the fake chown (uid 0 meaning: not chowned, so owned by
+/// whoever runs the script, root on the instance).
 #[track_caller]
-fn assert_owner(path: &Path, uid: u32, gid: Option<u32>) {
+fn assert_owner(run: &Run, path: &Path, uid: u32, gid: Option<u32>) {
     if !is_root() {
+        match run.chowned(path) {
+            Some(owner) => {
+                let (owner_uid, owner_gid) = owner.split_once(':').unwrap_or((&owner, ""));
+                assert_eq!(owner_uid, uid.to_string(), "owner of {}", path.display());
+                if let Some(gid) = gid {
+                    assert_eq!(owner_gid, gid.to_string(), "group of {}", path.display());
+                }
+            }
+            None => assert_eq!(uid, 0, "{} was never chowned", path.display()),
+        }
         return;
     }
     let meta = std::fs::metadata(path).unwrap();
@@ -569,7 +598,7 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
 
     // /data/allora: root only.
     assert_mode(&run.node(""), 0o700);
-    assert_owner(&run.node(""), 0, None);
+    assert_owner(&run, &run.node(""), 0, None);
 
     // config.json: the generated config with the mnemonic, readable by the worker only.
     let config_path = run.node("config.json");
@@ -579,15 +608,15 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
     expected["wallet"]["addressRestoreMnemonic"] = serde_json::Value::String(mnemonic.clone());
     assert_eq!(config, expected);
     assert_mode(&config_path, 0o600);
-    assert_owner(&config_path, NODE_UID, Some(NODE_UID));
+    assert_owner(&run, &config_path, NODE_UID, Some(NODE_UID));
 
     // The keyring (alloraHomeDir, HOME of the worker) and worker-data belong to the worker.
     assert!(run.node("keyring").is_dir());
     assert_mode(&run.node("keyring"), 0o700);
-    assert_owner(&run.node("keyring"), NODE_UID, Some(NODE_UID));
+    assert_owner(&run, &run.node("keyring"), NODE_UID, Some(NODE_UID));
     let worker_data = run.node("model/worker-data");
     assert_mode(&worker_data, 0o700);
-    assert_owner(&worker_data, NODE_UID, None);
+    assert_owner(&run, &worker_data, NODE_UID, None);
 
     // The env_file the model compose's worker references: empty (no config in the environment).
     let env_file = worker_data.join("env_file");
@@ -612,7 +641,7 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
         "{odd_line} is missing from .env:\n{env}"
     );
     assert_mode(&env_path, 0o600);
-    assert_owner(&env_path, 0, None);
+    assert_owner(&run, &env_path, 0, None);
 
     // The compose override.
     let override_path = run.node("compose.override.yaml");

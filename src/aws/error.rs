@@ -201,7 +201,7 @@ mod tests {
     fn not_found_and_no_updates_follow_the_cloudformation_texts() {
         let not_found = AwsError {
             code: Some("ValidationError".into()),
-            message: "Stack with id allora-edge-common does not exist".into(),
+            message: "Stack with id shared does not exist".into(),
             kind: AwsErrorKind::Service,
         };
         assert!(not_found.is_stack_not_found());

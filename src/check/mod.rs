@@ -122,7 +122,7 @@ impl RuleSet {
             let parsed = Catalog::parse(&read(&catalog)?).map_err(|message| {
                 Error::usage(
                     format!("{} is not a rule catalog: {message}", catalog.display()),
-                    "write {\"rules\": {\"<rule>\": {\"control\": \"...\", \"check\": \"...\", \"remarks\": {\"allora\": \"...\"}}}} (docs/checks.md)",
+                    "write {\"rules\": {\"<rule>\": {\"control\": \"...\", \"check\": \"...\", \"remarks\": {\"<blueprint>\": \"...\"}}}} (docs/checks.md)",
                 )
             })?;
             if parsed.blueprints.is_some() {

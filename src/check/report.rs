@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn the_table_aligns_its_columns() {
         let report = Report {
-            blueprint: "allora".into(),
+            blueprint: "test".into(),
             rows: vec![row(Status::Suppressed), row(Status::Pass)],
             warnings: vec![],
         };
@@ -348,7 +348,7 @@ mod tests {
     #[test]
     fn sarif_results_carry_kind_level_and_suppressions() {
         let report = Report {
-            blueprint: "allora".into(),
+            blueprint: "test".into(),
             rows: vec![row(Status::Suppressed), row(Status::Fail)],
             warnings: vec![],
         };

@@ -110,20 +110,11 @@ mod tests {
     #[test]
     fn importers_deleted_first_do_not_block() {
         let import = |importer: &str| Import {
-            export: "allora-edge-common-InstanceProfileName".into(),
+            export: "shared-InstanceProfileName".into(),
             importer: importer.into(),
         };
-        let found = vec![
-            import("allora-single-node-b"),
-            import("allora-single-node"),
-            import("allora-single-node-b"),
-        ];
-        assert_eq!(
-            blocking_importers(found.clone(), &["allora-single-node"]),
-            vec!["allora-single-node-b"]
-        );
-        assert!(
-            blocking_importers(found, &["allora-single-node", "allora-single-node-b"]).is_empty()
-        );
+        let found = vec![import("node-b"), import("node"), import("node-b")];
+        assert_eq!(blocking_importers(found.clone(), &["node"]), vec!["node-b"]);
+        assert!(blocking_importers(found, &["node", "node-b"]).is_empty());
     }
 }

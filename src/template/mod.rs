@@ -44,7 +44,7 @@ pub struct TemplateSource {
 /// A blueprint's files under `templates/<blueprint>/`, embedded in the binary.
 #[derive(Debug, Clone, Copy)]
 pub struct TemplateFiles {
-    /// The folder name under `templates/`, e.g. `theta`.
+    /// The folder name under `templates/`: the blueprint's name.
     pub blueprint: &'static str,
     /// `(file name, text)` of every file rendering may read.
     pub files: &'static [(&'static str, &'static str)],

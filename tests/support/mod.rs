@@ -461,11 +461,13 @@ fn http_get(port: u16, path: &str) -> Option<u16> {
     response.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// A loopback TCP listener that counts connections, to prove that no AWS request was made.
+/// A loopback TCP listener that counts connections, to prove that no AWS request was made. It
+/// never answers: accepted connections are kept open, so a client waits on them.
 pub struct Tripwire {
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
     listener: TcpListener,
+    accepted: std::sync::Mutex<Vec<TcpStream>>,
 }
 
 impl Tripwire {
@@ -477,16 +479,26 @@ impl Tripwire {
         Tripwire {
             endpoint: format!("http://127.0.0.1:{port}"),
             listener,
+            accepted: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     /// How many connections were made so far.
     pub fn connections(&self) -> usize {
-        let mut count = 0;
-        while self.listener.accept().is_ok() {
-            count += 1;
+        let mut accepted = self.accepted.lock().expect("lock");
+        while let Ok((stream, _)) = self.listener.accept() {
+            accepted.push(stream);
         }
-        count
+        accepted.len()
+    }
+
+    /// Waits until a client has connected (at most 30 s); panics otherwise.
+    pub fn wait_for_connection(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.connections() == 0 {
+            assert!(Instant::now() < deadline, "nothing connected within 30 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
