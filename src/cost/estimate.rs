@@ -1,0 +1,320 @@
+//! Building an [`Estimate`] from a plan: what each stack uses, line by line, priced from the
+//! table or the Price List API.
+
+use std::collections::HashMap;
+
+use super::table::{PriceTable, Rate, RegionPrices};
+use super::{
+    cents, ebs, resources, Category, Estimate, Line, PriceOrigin, DASHBOARD_NOTE, HOURS_PER_MONTH,
+    INSTANCE_STORE_NOTE, METRICS_NOTE,
+};
+use crate::facts::Facts;
+use crate::plan::Plan;
+
+/// The instance types of the plan's instances (for [`price_list`] look-ups), without repeats.
+pub fn instance_types(plan: &Plan) -> Vec<String> {
+    let mut types = Vec::new();
+    for stack in &plan.stacks {
+        {
+            let usage = resources::read(stack, &plan.region);
+            for instance in usage.instances {
+                if let Some(itype) = instance.instance_type {
+                    if !types.contains(&itype) {
+                        types.push(itype);
+                    }
+                }
+            }
+        }
+    }
+    types
+}
+
+/// Estimates `plan` with `table`; `instance_prices` (USD per hour by instance type, from the
+/// Price List API) take precedence over the table's instance prices.
+pub fn estimate(
+    plan: &Plan,
+    table: &PriceTable,
+    instance_prices: &HashMap<String, f64>,
+) -> Estimate {
+    let region = table.region(&plan.region);
+    let mut builder = Builder {
+        table,
+        region: &plan.region,
+        prices: region,
+        lines: Vec::new(),
+        warnings: Vec::new(),
+        stack: String::new(),
+    };
+    if region.is_none() {
+        builder.warnings.push(format!(
+            "region `{}` is not in the built-in price table ({}), which covers {}: its lines are \
+             unknown and not in the total{}",
+            plan.region,
+            table.date,
+            table.region_list(),
+            if instance_prices.is_empty() {
+                " (`nodectl cost --price-list` asks the AWS Price List API for the instance price)"
+            } else {
+                ""
+            }
+        ));
+    }
+    for stack in &plan.stacks {
+        builder.stack = stack.name.clone();
+        let usage = resources::read(stack, &plan.region);
+        if !usage.unpriced.is_empty() {
+            let list = usage
+                .unpriced
+                .iter()
+                .map(|(id, kind)| format!("{id} ({kind})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            builder.warnings.push(format!(
+                "stack `{}` has resources this estimate does not price: {list}; their cost, if \
+                 any, is not in the total",
+                stack.name
+            ));
+        }
+        for instance in &usage.instances {
+            builder.instance(instance, instance_prices);
+        }
+        for volume in usage.volumes.iter().filter(|v| !v.root) {
+            builder.volume(volume, Category::DataVolume);
+        }
+        for volume in usage.volumes.iter().filter(|v| v.root) {
+            builder.volume(volume, Category::RootVolume);
+        }
+        if !usage.public_ipv4.is_empty() {
+            let count = usage.public_ipv4.len() as f64;
+            let item = if usage.public_ipv4.len() == 1 {
+                "public IPv4 address".to_string()
+            } else {
+                format!("public IPv4 addresses ({})", usage.public_ipv4.len())
+            };
+            let rate = builder.prices.map(|p| p.public_ipv4_hour.clone());
+            builder.push(
+                Category::Network,
+                item,
+                count * HOURS_PER_MONTH,
+                "h",
+                rate,
+                None,
+            );
+        }
+        for _ in &usage.dashboards {
+            let rate = builder.prices.map(|p| p.cloudwatch.dashboard_month.clone());
+            builder.push(
+                Category::Monitoring,
+                "CloudWatch dashboard".into(),
+                1.0,
+                "dashboard-month",
+                rate,
+                Some(DASHBOARD_NOTE),
+            );
+        }
+        for instance in &usage.instances {
+            builder.metrics(instance, plan.facts);
+        }
+        for _ in &usage.secrets {
+            let rate = builder
+                .prices
+                .map(|p| p.secrets_manager.secret_month.clone());
+            builder.push(
+                Category::Secrets,
+                "Secrets Manager secret".into(),
+                1.0,
+                "secret-month",
+                rate,
+                None,
+            );
+        }
+    }
+    Estimate {
+        blueprint: plan.blueprint.to_string(),
+        region: plan.region.clone(),
+        region_name: region.map(|r| r.name.clone()),
+        table_date: table.date.clone(),
+        lines: builder.lines,
+        warnings: builder.warnings,
+    }
+}
+
+struct Builder<'a> {
+    table: &'a PriceTable,
+    region: &'a str,
+    prices: Option<&'a RegionPrices>,
+    lines: Vec<Line>,
+    warnings: Vec<String>,
+    stack: String,
+}
+
+impl Builder<'_> {
+    /// Adds a line priced with `rate` from the table (unknown when `None`).
+    fn push(
+        &mut self,
+        category: Category,
+        item: String,
+        quantity: f64,
+        unit: &str,
+        rate: Option<Rate>,
+        note: Option<&'static str>,
+    ) {
+        let (unit_price, source) = match rate {
+            Some(rate) => (Some(rate.usd), Some(PriceOrigin::Table(rate.source))),
+            None => (None, None),
+        };
+        self.push_priced(category, item, quantity, unit, unit_price, source, note);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_priced(
+        &mut self,
+        category: Category,
+        item: String,
+        quantity: f64,
+        unit: &str,
+        unit_price: Option<f64>,
+        source: Option<PriceOrigin>,
+        note: Option<&'static str>,
+    ) {
+        self.lines.push(Line {
+            stack: self.stack.clone(),
+            category,
+            item,
+            quantity,
+            unit: unit.to_string(),
+            unit_price,
+            monthly_cents: unit_price.map(|price| cents(quantity, price)),
+            source,
+            note,
+        });
+    }
+
+    fn instance(&mut self, instance: &resources::InstanceUse, overrides: &HashMap<String, f64>) {
+        let Some(itype) = &instance.instance_type else {
+            self.warnings.push(format!(
+                "the instance type of `{}` in stack `{}` cannot be read from its template: the \
+                 instance line is unknown and not in the total",
+                instance.logical_id, self.stack
+            ));
+            self.push(
+                Category::Instance,
+                format!("EC2 instance {}", instance.logical_id),
+                HOURS_PER_MONTH,
+                "h",
+                None,
+                None,
+            );
+            return;
+        };
+        let item = format!("EC2 instance {itype}");
+        if let Some(price) = overrides.get(itype) {
+            self.push_priced(
+                Category::Instance,
+                item,
+                HOURS_PER_MONTH,
+                "h",
+                Some(*price),
+                Some(PriceOrigin::PriceListApi),
+                None,
+            );
+            return;
+        }
+        let rate = self.prices.and_then(|p| p.instances.get(itype).cloned());
+        if rate.is_none() && self.prices.is_some() {
+            self.warnings.push(format!(
+                "no price for instance type `{itype}` in `{}` in the built-in price table ({}): \
+                 the instance line is unknown and not in the total (`nodectl cost --price-list` \
+                 asks the AWS Price List API)",
+                self.region, self.table.date
+            ));
+        }
+        self.push(Category::Instance, item, HOURS_PER_MONTH, "h", rate, None);
+    }
+
+    fn volume(&mut self, volume: &resources::VolumeUse, category: Category) {
+        if volume.kind == "instance-store" {
+            self.push_priced(
+                category,
+                format!("{}: instance store", volume.label),
+                1.0,
+                "volume",
+                Some(0.0),
+                None,
+                Some(INSTANCE_STORE_NOTE),
+            );
+            return;
+        }
+        let rates = self.prices.and_then(|p| p.ebs.get(&volume.kind));
+        let Some(rates) = rates.filter(|_| volume.size_gib > 0) else {
+            if self.prices.is_some() {
+                let why = if volume.size_gib == 0 {
+                    "its size is not in the template".to_string()
+                } else {
+                    format!(
+                        "volume type `{}` is not in the built-in price table ({}) for `{}`",
+                        volume.kind, self.table.date, self.region
+                    )
+                };
+                self.warnings.push(format!(
+                    "the {} of stack `{}` cannot be priced: {why}; its line is unknown and not \
+                     in the total",
+                    volume.label, self.stack
+                ));
+            }
+            self.push(
+                category,
+                format!("{}: {}", volume.label, volume.kind),
+                volume.size_gib as f64,
+                "GiB-month",
+                None,
+                None,
+            );
+            return;
+        };
+        for charge in ebs::volume_charges(
+            &volume.kind,
+            rates,
+            volume.size_gib,
+            volume.iops,
+            volume.mibps,
+        ) {
+            self.push(
+                category,
+                format!("{}: {}", volume.label, charge.what),
+                charge.quantity,
+                charge.unit,
+                Some(charge.rate),
+                None,
+            );
+        }
+    }
+
+    fn metrics(&mut self, instance: &resources::InstanceUse, facts: &Facts) {
+        if instance.detailed_monitoring {
+            let rate = self.prices.map(|p| p.cloudwatch.metric_month.clone());
+            let count = self
+                .prices
+                .map_or(7, |p| p.cloudwatch.detailed_monitoring_metrics);
+            self.push(
+                Category::Monitoring,
+                "EC2 detailed monitoring".into(),
+                count as f64,
+                "metric-month",
+                rate,
+                Some(METRICS_NOTE),
+            );
+        }
+        for publisher in facts.publishers(&instance.user_data) {
+            let rate = self.prices.map(|p| p.cloudwatch.metric_month.clone());
+            self.push(
+                Category::Monitoring,
+                format!("custom metrics: {}", publisher.name),
+                publisher.count() as f64,
+                "metric-month",
+                rate,
+                Some(METRICS_NOTE),
+            );
+        }
+    }
+}
