@@ -17,7 +17,7 @@ use crate::stack::deploy::Method;
 /// stdout carries data only (templates, JSON, outputs); progress and errors go to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "nodectl", version, after_help = EXIT_CODES_HELP.as_str())]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Flags that every command takes.
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -28,7 +28,7 @@ pub struct Cli {
 
 /// Flags that every command takes.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// The .env file with the node configuration (read, never written; the process
     /// environment overrides its keys).
     #[arg(long, global = true, value_name = "PATH", default_value = ".env")]
@@ -62,7 +62,7 @@ pub struct GlobalArgs {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Render the CloudFormation templates (offline: no credentials, no network).
     ///
     /// With --out-dir, writes <stack name>.template.json files and prints their paths;
@@ -132,7 +132,7 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
 
 /// Arguments of `deploy`.
 #[derive(Debug, Args)]
-pub struct DeployArgs {
+pub(crate) struct DeployArgs {
     /// Which stacks, by id, or `all`: a stack needs the stacks it depends on deployed first
     /// (`single-node` needs `common`); several are deployed dependencies first.
     #[arg(value_name = "STACK", value_parser = stack_ids(), required = true)]
@@ -174,7 +174,7 @@ pub struct DeployArgs {
 
 /// Arguments of `check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Also evaluate the AWS CloudFormation Guard rules files (*.guard) of this directory; a
     /// catalog.json in it describes them (control, check, remarks).
     #[arg(long, value_name = "DIR")]
@@ -188,7 +188,7 @@ pub struct CheckArgs {
 
 /// The values of `--output`: the printer's formats, and `sarif`, which only `check` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputArg {
+pub(crate) enum OutputArg {
     /// Human-readable text.
     Text,
     /// JSON (one document per command).
@@ -199,7 +199,7 @@ pub enum OutputArg {
 
 impl OutputArg {
     /// The printer's format: SARIF is a JSON document.
-    pub fn format(self) -> OutputFormat {
+    pub(crate) fn format(self) -> OutputFormat {
         match self {
             OutputArg::Text => OutputFormat::Text,
             OutputArg::Json | OutputArg::Sarif => OutputFormat::Json,
@@ -209,7 +209,7 @@ impl OutputArg {
 
 /// Arguments of `cost`.
 #[derive(Debug, Args)]
-pub struct CostArgs {
+pub(crate) struct CostArgs {
     /// Ask the AWS Price List API (pricing:GetProducts, in us-east-1) for the instance price,
     /// with the usual AWS credentials; on failure the built-in table is used, with a warning.
     #[arg(long)]
@@ -218,7 +218,7 @@ pub struct CostArgs {
 
 /// Arguments of `destroy`.
 #[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub(crate) struct DestroyArgs {
     /// Which stacks, by id, or `all` (the default); deleted in reverse dependency order, and
     /// a stack is refused while another stack still imports its exports.
     #[arg(value_name = "STACK", value_parser = stack_ids(), default_value = ALL)]

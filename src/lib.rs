@@ -12,8 +12,8 @@
 
 pub mod aws;
 pub mod blueprint;
-pub mod check;
-pub mod cli;
+pub(crate) mod check;
+pub(crate) mod cli;
 mod commands;
 pub mod cost;
 pub mod error;

@@ -10,6 +10,9 @@
 //!
 //! Plus `cli`, `config` and `render`, which need no emulator (cfn-lint excepted).
 
+// Test helpers are `pub` for the test modules; the binary exports nothing.
+#![allow(unreachable_pub)]
+
 mod support;
 
 mod check;

@@ -9,21 +9,19 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// The repository path of the built-in catalog, for messages.
-pub const CATALOG_PATH: &str = "rules/catalog.json";
-
 /// The built-in catalog's text.
-pub const CATALOG_JSON: &str = include_str!("../../rules/catalog.json");
+pub(crate) const CATALOG_JSON: &str = include_str!("../../rules/catalog.json");
 
 /// The name nodectl gives the rule it checks itself: every suppression has a reason.
-pub const SUPPRESSION_RULE: &str = "suppression_reason";
+pub(crate) const SUPPRESSION_RULE: &str = "suppression_reason";
 
 /// A catalog: rule descriptions in the order they are reported, and blueprint declarations.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Catalog {
-    /// What the catalog is (free text).
+pub(crate) struct Catalog {
+    /// What the catalog is (free text, for its readers).
     #[serde(default)]
+    #[allow(dead_code)]
     pub about: Option<String>,
     /// The rules by name, in report order.
     #[serde(default, deserialize_with = "ordered_rules")]
@@ -37,9 +35,10 @@ pub struct Catalog {
 /// What one rule implements.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RuleInfo {
-    /// The `.guard` file that holds the rule, or `(nodectl)`.
+pub(crate) struct RuleInfo {
+    /// The `.guard` file that holds the rule, or `(nodectl)` (for the catalog's readers).
     #[serde(default)]
+    #[allow(dead_code)]
     pub file: Option<String>,
     /// Well-Architected pillar, e.g. `Security`.
     #[serde(default)]
@@ -59,7 +58,7 @@ pub struct RuleInfo {
 
 impl RuleInfo {
     /// The remark of the seed of `blueprint`, or an empty string.
-    pub fn remark(&self, blueprint: &str) -> &str {
+    pub(crate) fn remark(&self, blueprint: &str) -> &str {
         self.remarks
             .get(blueprint)
             .and_then(Value::as_str)
@@ -84,17 +83,17 @@ where
 
 impl Catalog {
     /// The built-in catalog.
-    pub fn built_in() -> Catalog {
+    pub(crate) fn built_in() -> Catalog {
         serde_json::from_str(CATALOG_JSON).expect("rules/catalog.json is valid (unit-tested)")
     }
 
     /// Parses a catalog; `Err` carries serde's message.
-    pub fn parse(text: &str) -> Result<Catalog, String> {
+    pub(crate) fn parse(text: &str) -> Result<Catalog, String> {
         serde_json::from_str(text).map_err(|err| err.to_string())
     }
 
     /// The description of `rule`, if the catalog has one.
-    pub fn rule(&self, rule: &str) -> Option<&RuleInfo> {
+    pub(crate) fn rule(&self, rule: &str) -> Option<&RuleInfo> {
         self.rules
             .iter()
             .find(|(name, _)| name == rule)

@@ -26,7 +26,7 @@ use crate::template::Template;
 
 /// The evaluated document of `template` (see the module documentation), with `nodectl` as its
 /// top-level `Nodectl` object.
-pub fn document(template: &Template, pseudo: Pseudo, nodectl: Value) -> Value {
+pub(crate) fn document(template: &Template, pseudo: Pseudo, nodectl: Value) -> Value {
     let evaluator = Evaluator::new(template, pseudo);
     let mut document = match template.value() {
         Value::Object(map) => map.clone(),

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 /// One failing clause of a rule: where it looked and what it says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Clause {
+pub(crate) struct Clause {
     /// JSON pointer into the evaluated document of the value the clause failed on (`""`: the
     /// document's root).
     pub path: String,
@@ -43,7 +43,7 @@ pub struct Clause {
 
 /// The outcome of one rules file on one document.
 #[derive(Debug, Clone, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Rules that passed.
     pub passed: Vec<String>,
     /// Rules that did not apply, with Guard's reason when it gives one.
@@ -53,7 +53,7 @@ pub struct Outcome {
 }
 
 /// Checks that `text` parses as a Guard rules file; `Err` carries Guard's message.
-pub fn parse(file_name: &str, text: &str) -> Result<(), String> {
+pub(crate) fn parse(file_name: &str, text: &str) -> Result<(), String> {
     let result = catch_unwind(AssertUnwindSafe(|| {
         cfn_guard::run_checks(
             ValidateInput {
@@ -75,7 +75,7 @@ pub fn parse(file_name: &str, text: &str) -> Result<(), String> {
 }
 
 /// Evaluates the rules `text` against `document` (JSON text).
-pub fn evaluate(text: &str, document: &str) -> Result<Outcome, String> {
+pub(crate) fn evaluate(text: &str, document: &str) -> Result<Outcome, String> {
     let payload = serde_json::json!({ "rules": [text], "data": [document] }).to_string();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<String, String> {
         let mut reader = Reader::new(ReadBuffer::Cursor(Cursor::new(payload.into_bytes())));

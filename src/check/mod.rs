@@ -9,16 +9,15 @@
 //! clauses become [`Row`]s at the resource they point to, suppressed where the resource's
 //! metadata says so with a reason ([`suppress`]). Everything is offline.
 
-pub mod catalog;
-pub mod document;
+pub(crate) mod catalog;
+pub(crate) mod document;
 mod findings;
-pub mod guard;
-pub mod report;
+pub(crate) mod guard;
+pub(crate) mod report;
 mod rules;
-pub mod suppress;
+pub(crate) mod suppress;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
@@ -30,23 +29,21 @@ use crate::template::eval::{partition, Pseudo};
 use crate::template::Template;
 
 use self::findings::{covers, findings};
-pub use self::report::{Report, Row, Status};
-pub use self::rules::{RuleFile, RuleSet, BUILT_IN_RULES};
+pub(crate) use self::report::{Report, Row, Status};
+pub(crate) use self::rules::{RuleFile, RuleSet};
 
 /// One template to check.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// The stack name (for a `--template` file: the file name).
     pub stack: String,
     /// The template.
     pub template: Template,
-    /// The file it was read from, for `--template`.
-    pub file: Option<PathBuf>,
 }
 
 /// What the rules know about the deployment besides the template.
 #[derive(Debug, Clone)]
-pub struct Context {
+pub(crate) struct Context {
     /// The blueprint's name.
     pub blueprint: String,
     /// What the blueprint declares (families, managed policies, checklist remarks).
@@ -58,7 +55,7 @@ pub struct Context {
 }
 
 /// Evaluates every rule on every target and builds the report.
-pub fn check(rules: &RuleSet, context: &Context, targets: &[Target]) -> Result<Report> {
+pub(crate) fn check(rules: &RuleSet, context: &Context, targets: &[Target]) -> Result<Report> {
     let mut report = Report::new(&context.blueprint);
     let nodectl_base = blueprint_declarations(context);
     for target in targets {

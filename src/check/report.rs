@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 /// The result of one rule at one place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// The rule holds.
     Pass,
     /// The rule fails here.
@@ -18,7 +18,7 @@ pub enum Status {
 
 impl Status {
     /// How the status is written: `pass`, `FAIL`, `suppressed`, `n/a`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Fail => "FAIL",
@@ -28,7 +28,7 @@ impl Status {
     }
 
     /// The status in JSON: `pass`, `fail`, `suppressed`, `notApplicable`.
-    pub fn json(self) -> &'static str {
+    pub(crate) fn json(self) -> &'static str {
         match self {
             Status::Pass => "pass",
             Status::Fail => "fail",
@@ -40,7 +40,7 @@ impl Status {
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     /// Stack name (or `--template` file name).
     pub stack: String,
     /// Rule name.
@@ -74,7 +74,7 @@ pub struct Row {
 
 impl Row {
     /// `location (detail)`, or `-` for the whole stack.
-    pub fn place(&self) -> String {
+    pub(crate) fn place(&self) -> String {
         match (&self.detail, self.location.is_empty()) {
             (_, true) => "-".into(),
             (Some(detail), false) => format!("{} ({detail})", self.location),
@@ -85,7 +85,7 @@ impl Row {
 
 /// The whole report.
 #[derive(Debug, Clone, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// The blueprint's name.
     pub blueprint: String,
     /// Every row: per stack, rules in report order.
@@ -96,7 +96,7 @@ pub struct Report {
 
 impl Report {
     /// An empty report for `blueprint`.
-    pub fn new(blueprint: &str) -> Self {
+    pub(crate) fn new(blueprint: &str) -> Self {
         Report {
             blueprint: blueprint.to_string(),
             ..Report::default()
@@ -104,12 +104,12 @@ impl Report {
     }
 
     /// How many rows have `status`.
-    pub fn count(&self, status: Status) -> usize {
+    pub(crate) fn count(&self, status: Status) -> usize {
         self.rows.iter().filter(|row| row.status == status).count()
     }
 
     /// The failed rows.
-    pub fn failures(&self) -> Vec<&Row> {
+    pub(crate) fn failures(&self) -> Vec<&Row> {
         self.rows
             .iter()
             .filter(|row| row.status == Status::Fail)
@@ -117,7 +117,7 @@ impl Report {
     }
 
     /// `N passed, N failed, N suppressed, N not applicable`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "{} passed, {} failed, {} suppressed, {} not applicable",
             self.count(Status::Pass),
@@ -128,7 +128,7 @@ impl Report {
     }
 
     /// The table: one line per row, columns aligned (the last one, the remark, is not padded).
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let header = [
             "STACK", "STATUS", "CONTROL", "CHECK", "RULE", "RESOURCE", "REASON", "REMARK",
         ];
@@ -174,7 +174,7 @@ impl Report {
     }
 
     /// The report as JSON: `{"blueprint", "passed", "summary", "rows", "warnings"}`.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         json!({
             "blueprint": self.blueprint,
             "passed": self.count(Status::Fail) == 0,
@@ -207,7 +207,7 @@ impl Report {
     /// The report as a SARIF 2.1.0 log: one run, the rules in `tool.driver.rules`, one result
     /// per row (`kind` pass, fail or notApplicable; a suppressed failure carries an in-source
     /// suppression with its reason), located by logical locations (stack, resource).
-    pub fn to_sarif(&self, version: &str) -> Value {
+    pub(crate) fn to_sarif(&self, version: &str) -> Value {
         let mut rules: Vec<Value> = Vec::new();
         let mut index = Map::new();
         for row in &self.rows {

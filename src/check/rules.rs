@@ -8,7 +8,7 @@ use super::guard;
 use crate::error::{Error, Result};
 
 /// The built-in rules files, embedded in the binary, in report order.
-pub const BUILT_IN_RULES: &[(&str, &str)] = &[
+pub(crate) const BUILT_IN_RULES: &[(&str, &str)] = &[
     ("network.guard", include_str!("../../rules/network.guard")),
     ("compute.guard", include_str!("../../rules/compute.guard")),
     ("iam.guard", include_str!("../../rules/iam.guard")),
@@ -23,18 +23,16 @@ pub const BUILT_IN_RULES: &[(&str, &str)] = &[
 
 /// One rules file.
 #[derive(Debug, Clone)]
-pub struct RuleFile {
+pub(crate) struct RuleFile {
     /// `rules/<name>` for the built-in files, the path for the user's.
     pub name: String,
-    /// Whether it is one of [`BUILT_IN_RULES`].
-    pub built_in: bool,
     /// The rules (Guard language).
     pub text: String,
 }
 
 /// The rules to evaluate and their descriptions.
 #[derive(Debug, Clone)]
-pub struct RuleSet {
+pub(crate) struct RuleSet {
     /// The files, built-in ones first.
     pub files: Vec<RuleFile>,
     /// The built-in catalog (rule descriptions and blueprint declarations).
@@ -45,13 +43,12 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// The built-in rules.
-    pub fn built_in() -> RuleSet {
+    pub(crate) fn built_in() -> RuleSet {
         RuleSet {
             files: BUILT_IN_RULES
                 .iter()
                 .map(|(name, text)| RuleFile {
                     name: format!("rules/{name}"),
-                    built_in: true,
                     text: text.to_string(),
                 })
                 .collect(),
@@ -62,7 +59,7 @@ impl RuleSet {
 
     /// Adds every `*.guard` file of `dir` (in name order), and `dir/catalog.json` if present.
     /// Each file must parse.
-    pub fn add_dir(&mut self, dir: &Path) -> Result<()> {
+    pub(crate) fn add_dir(&mut self, dir: &Path) -> Result<()> {
         let entries = std::fs::read_dir(dir).map_err(|source| Error::Io {
             action: "read the rules directory",
             path: dir.to_path_buf(),
@@ -90,7 +87,6 @@ impl RuleSet {
             })?;
             self.files.push(RuleFile {
                 name,
-                built_in: false,
                 text,
             });
         }
@@ -114,7 +110,7 @@ impl RuleSet {
     }
 
     /// The description of `rule`: the built-in catalog's, else the user catalog's.
-    pub fn describe(&self, rule: &str) -> Option<&RuleInfo> {
+    pub(crate) fn describe(&self, rule: &str) -> Option<&RuleInfo> {
         self.catalog
             .rule(rule)
             .or_else(|| self.user_catalog.rule(rule))

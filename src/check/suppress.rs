@@ -19,7 +19,7 @@ use super::catalog::SUPPRESSION_RULE;
 
 /// One valid suppression.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suppression {
+pub(crate) struct Suppression {
     /// The resource's logical id; `None` for the template's own metadata (the whole stack).
     pub resource: Option<String>,
     /// The rule it suppresses.
@@ -34,7 +34,7 @@ pub struct Suppression {
 
 /// A suppression that is not valid: where, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
+pub(crate) struct Invalid {
     /// The resource's logical id; `None` for the template's own metadata.
     pub resource: Option<String>,
     /// What is wrong.
@@ -42,7 +42,7 @@ pub struct Invalid {
 }
 
 /// Every suppression in `document` (an evaluated template), valid or not.
-pub fn read(document: &Value) -> (Vec<Suppression>, Vec<Invalid>) {
+pub(crate) fn read(document: &Value) -> (Vec<Suppression>, Vec<Invalid>) {
     let mut valid = Vec::new();
     let mut invalid = Vec::new();
     let mut places: Vec<(Option<String>, &Value)> = vec![(None, document)];

@@ -13,7 +13,7 @@ use crate::template::Template;
 /// Checks the blueprint's rendered stacks (or the `--template` files) against the built-in
 /// rules and the `--rules DIR` files; prints the report on stdout and the summary on stderr.
 /// Violations are an [`Error::ChecksFailed`].
-pub fn run(global: &GlobalArgs, printer: &Printer, args: &CheckArgs) -> Result<()> {
+pub(super) fn run(global: &GlobalArgs, printer: &Printer, args: &CheckArgs) -> Result<()> {
     let plan = load_plan(global, printer)?;
     let mut rules = RuleSet::built_in();
     if let Some(dir) = &args.rules {
@@ -48,7 +48,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &CheckArgs) -> Result<(
 
 /// The check `deploy` runs on the stacks it deploys, before any AWS request: built-in rules
 /// only. With `skip`, says loudly that it is skipped and returns.
-pub fn before_deploy(
+pub(super) fn before_deploy(
     plan: &Plan,
     stacks: &[&StackSpec],
     skip: bool,
@@ -123,7 +123,6 @@ fn targets(stacks: &[&StackSpec]) -> Vec<Target> {
         .map(|stack| Target {
             stack: stack.name.clone(),
             template: stack.template.clone(),
-            file: None,
         })
         .collect()
 }
@@ -146,7 +145,6 @@ fn template_file(path: &Path) -> Result<Target> {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string()),
         template,
-        file: Some(path.to_path_buf()),
     })
 }
 

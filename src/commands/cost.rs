@@ -18,7 +18,7 @@ const PRICE_LIST_ATTEMPTS: u32 = 2;
 
 /// Prints the estimate (text table, or JSON with `--output json`); unknown prices are
 /// warnings, not errors.
-pub async fn run(global: &GlobalArgs, printer: &Printer, args: &CostArgs) -> Result<()> {
+pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &CostArgs) -> Result<()> {
     let plan = load_plan(global, printer)?;
     let table = PriceTable::embedded();
     let prices = if args.price_list {

@@ -10,7 +10,7 @@ use crate::template;
 
 /// Deploys the selected stacks in dependency order, writes the outputs file after each one,
 /// and prints the outputs of every deployed stack to stdout.
-pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> Result<()> {
+pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArgs) -> Result<()> {
     if args.no_execute && args.method == Method::Direct {
         return Err(Error::usage(
             "--no-execute needs a change set, and --method direct deploys without one",

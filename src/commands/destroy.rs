@@ -7,7 +7,7 @@ use crate::ops;
 use crate::printer::Printer;
 
 /// Deletes the selected stacks, dependents first; see `nodectl destroy --help`.
-pub async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> Result<()> {
+pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> Result<()> {
     let plan = load_plan(global, printer)?;
     let selected = plan.select(&args.stacks)?;
     let session = ops::connect(aws_options(global), &plan).await?;

@@ -9,7 +9,7 @@ use crate::ops;
 use crate::printer::Printer;
 
 /// Prints the outputs of the deployed stacks (CDK outputs-file format with `--output json`).
-pub async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()> {
+pub(super) async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()> {
     let plan = load_plan(global, printer)?;
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
@@ -18,7 +18,7 @@ pub async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()> {
 }
 
 /// Prints each stack's status, last update time and status reason.
-pub async fn status(global: &GlobalArgs, printer: &Printer) -> Result<()> {
+pub(super) async fn status(global: &GlobalArgs, printer: &Printer) -> Result<()> {
     let plan = load_plan(global, printer)?;
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);

@@ -21,7 +21,7 @@ use crate::printer::Printer;
 use crate::settings::Settings;
 
 /// Runs the parsed command.
-pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
+pub(crate) async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
     if cli.global.output == OutputArg::Sarif && !matches!(cli.command, Command::Check(_)) {
         return Err(Error::usage(
             "--output sarif is the format of `nodectl check` reports only",
@@ -49,19 +49,19 @@ pub async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
 
 /// Reads the `.env` file and builds the validated plan. No AWS request is made. Registers the
 /// configuration's secrets with the printer and prints the warnings.
-pub fn load_plan(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
+pub(crate) fn load_plan(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
     load_plan_with(global, printer, HashMap::new(), true)
 }
 
 /// [`load_plan`] for commands that do not render or deploy (`status`, `outputs`, `destroy`):
 /// the configuration is validated the same way, but its warnings (about what would be
 /// deployed) are not repeated.
-pub fn load_plan_quietly(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
+pub(crate) fn load_plan_quietly(global: &GlobalArgs, printer: &Printer) -> Result<Plan> {
     load_plan_with(global, printer, HashMap::new(), false)
 }
 
 /// [`load_plan`] with extra keys given by flags (`--secret-stdin`), as `key → (flag, value)`.
-pub fn load_plan_with(
+pub(crate) fn load_plan_with(
     global: &GlobalArgs,
     printer: &Printer,
     mut flags: HashMap<String, (&'static str, String)>,
@@ -94,7 +94,7 @@ pub fn load_plan_with(
 }
 
 /// Prints the plan's warnings (unknown keys, ignored keys, ...).
-pub fn print_warnings(plan: &Plan, printer: &Printer) {
+pub(crate) fn print_warnings(plan: &Plan, printer: &Printer) {
     for warning in &plan.warnings {
         printer.warn(warning);
     }
@@ -102,7 +102,7 @@ pub fn print_warnings(plan: &Plan, printer: &Printer) {
 
 /// Reads the value of `key` from stdin for `--secret-stdin`: the whole input, without the
 /// trailing newline. Only keys a blueprint marks secret are accepted.
-pub fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, String)>> {
+pub(crate) fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, String)>> {
     let known = blueprint::secret_keys();
     if !known.contains(&key) {
         return Err(Error::usage(
@@ -135,7 +135,7 @@ pub fn secret_from_stdin(key: &str) -> Result<HashMap<String, (&'static str, Str
 
 /// The SDK options of the global flags: profile, endpoint, and the attempts per call
 /// (`NODECTL_MAX_ATTEMPTS`, else [`aws::DEFAULT_MAX_ATTEMPTS`]); the region is the plan's.
-pub fn aws_options(global: &GlobalArgs) -> AwsOptions {
+pub(crate) fn aws_options(global: &GlobalArgs) -> AwsOptions {
     AwsOptions {
         profile: global.profile.clone(),
         region: String::new(),

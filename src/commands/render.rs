@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::printer::{OutputFormat, Printer};
 
 /// Prints or writes the rendered templates of the selected stacks.
-pub fn run(
+pub(super) fn run(
     global: &GlobalArgs,
     printer: &Printer,
     requested: &[String],

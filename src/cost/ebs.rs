@@ -14,7 +14,7 @@ use super::table::{EbsRates, IopsTier, Rate};
 
 /// One billed dimension of a volume: `quantity` of `unit` at `rate`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Charge {
+pub(crate) struct Charge {
     /// What is billed, e.g. `gp3 IOPS above 3000`.
     pub what: String,
     /// How many units a month (GiB, IOPS or MiB/s, each for the whole month).
@@ -28,7 +28,7 @@ pub struct Charge {
 /// The monthly charges of a `kind` volume of `size_gib` GiB with `iops` provisioned IOPS and
 /// `mibps` MiB/s provisioned throughput, under `rates`. Dimensions that cost nothing (IOPS and
 /// throughput within the included baseline) are left out.
-pub fn volume_charges(
+pub(crate) fn volume_charges(
     kind: &str,
     rates: &EbsRates,
     size_gib: i64,
@@ -90,7 +90,7 @@ pub fn volume_charges(
 
 /// The IOPS of one tier that a volume uses.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TierPart<'a> {
+pub(crate) struct TierPart<'a> {
     /// The tier's first IOPS (1-based: the first tier starts at 1).
     pub from: i64,
     /// The tier's last IOPS, `None` for the unbounded last tier.
@@ -104,7 +104,7 @@ pub struct TierPart<'a> {
 /// Splits `iops` provisioned IOPS over `tiers` (in order, each up to its bound), as io2 is
 /// billed: with tiers up to 32,000 and 64,000 and above, 70,000 IOPS are 32,000 + 32,000 +
 /// 6,000. Tiers the volume does not reach are left out.
-pub fn split_tiers(iops: i64, tiers: &[IopsTier]) -> Vec<TierPart<'_>> {
+pub(crate) fn split_tiers(iops: i64, tiers: &[IopsTier]) -> Vec<TierPart<'_>> {
     let mut parts = Vec::new();
     let mut below = 0;
     for tier in tiers {

@@ -9,11 +9,11 @@
 //! and rounded to cents per line; the total is the sum of the lines. Unknown prices are never
 //! guessed: the line says so and stays out of the total, with a warning.
 
-pub mod ebs;
+pub(crate) mod ebs;
 mod estimate;
 pub mod price_list;
-pub mod resources;
-pub mod table;
+pub(crate) mod resources;
+pub(crate) mod table;
 
 use serde_json::{json, Value};
 

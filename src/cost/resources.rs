@@ -16,11 +16,11 @@ use crate::template::eval::{scalar, Evaluator, Pseudo, Undecided};
 
 /// The default IOPS and throughput of a gp3 volume that does not set them (Amazon EBS User
 /// Guide, "General Purpose SSD volumes": 3,000 IOPS and 125 MiB/s baseline).
-pub const GP3_BASELINE: (i64, i64) = (3000, 125);
+pub(crate) const GP3_BASELINE: (i64, i64) = (3000, 125);
 
 /// An EC2 instance of a stack.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InstanceUse {
+pub(crate) struct InstanceUse {
     /// Its logical id.
     pub logical_id: String,
     /// `InstanceType`, when it could be resolved.
@@ -35,7 +35,7 @@ pub struct InstanceUse {
 
 /// An EBS volume: a block device of an instance or an `AWS::EC2::Volume`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct VolumeUse {
+pub(crate) struct VolumeUse {
     /// `root volume`, `volume /dev/sdf`, or the logical id in words (`data volume`).
     pub label: String,
     /// `VolumeType` (`gp3`, `io2`, ...; `instance-store` for a data volume the stack does not
@@ -53,7 +53,7 @@ pub struct VolumeUse {
 
 /// What one stack's template uses.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StackUse {
+pub(crate) struct StackUse {
     /// The stack name.
     pub stack: String,
     /// The instances.
@@ -74,7 +74,7 @@ pub struct StackUse {
 /// Resource types that cost nothing by themselves (IAM, VPC plumbing, security groups,
 /// associations, stack-internal helpers). What they carry (traffic through an internet
 /// gateway, for example) is priced elsewhere or not estimated.
-pub const FREE_TYPES: &[&str] = &[
+pub(crate) const FREE_TYPES: &[&str] = &[
     "AWS::IAM::Role",
     "AWS::IAM::InstanceProfile",
     "AWS::IAM::Policy",
@@ -96,7 +96,7 @@ pub const FREE_TYPES: &[&str] = &[
 ];
 
 /// Reads what `stack` (deployed in `region`) uses from its rendered template.
-pub fn read(stack: &StackSpec, region: &str) -> StackUse {
+pub(crate) fn read(stack: &StackSpec, region: &str) -> StackUse {
     let template = &stack.template;
     let looked_up: Vec<&str> = stack
         .lookups

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// The repository path of the embedded table, for messages.
-pub const TABLE_PATH: &str = "pricing/on-demand.json";
+pub(crate) const TABLE_PATH: &str = "pricing/on-demand.json";
 
 /// The embedded table's text.
-pub const TABLE_JSON: &str = include_str!("../../pricing/on-demand.json");
+pub(crate) const TABLE_JSON: &str = include_str!("../../pricing/on-demand.json");
 
 /// The price table: its date, sources and per-region rates.
 #[derive(Debug, Clone, Deserialize)]

@@ -15,7 +15,7 @@ use crate::settings::Settings;
 
 /// The validated Allora configuration.
 #[derive(Debug, Clone)]
-pub struct AlloraConfig {
+pub(super) struct AlloraConfig {
     /// `AWS_ACCOUNT_ID`.
     pub account: AccountSetting,
     /// `AWS_REGION` (or `--region`).
@@ -45,7 +45,7 @@ pub struct AlloraConfig {
 /// The node software's configuration: the allora-offchain-node image and config, the inference
 /// server, and the secrets the instance reads at boot.
 #[derive(Debug, Clone)]
-pub struct NodeConfig {
+pub(super) struct NodeConfig {
     /// `alloranetwork/allora-offchain-node:<ALLORA_OFFCHAIN_NODE_TAG>`.
     pub image: String,
     /// The offchain node's config.json for the tag's schema, without the mnemonic.
@@ -68,7 +68,7 @@ pub struct NodeConfig {
 
 impl AlloraConfig {
     /// The node stack name: `allora-single-node`, or `allora-single-node-<NODECTL_NODE_NAME>`.
-    pub fn single_node_stack(&self) -> String {
+    pub(super) fn single_node_stack(&self) -> String {
         match &self.node_name {
             Some(name) => format!("{}-{name}", super::SINGLE_NODE_STACK),
             None => super::SINGLE_NODE_STACK.to_string(),
@@ -77,7 +77,7 @@ impl AlloraConfig {
 
     /// The public SSM parameter of the Amazon Linux 2023 AMI for the CPU type (Amazon Linux
     /// 2023 User Guide, "Get the latest AL2023 AMI ID using Systems Manager").
-    pub fn ami_parameter(&self) -> &'static str {
+    pub(super) fn ami_parameter(&self) -> &'static str {
         if self.arm64 {
             "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
         } else {
@@ -88,7 +88,7 @@ impl AlloraConfig {
 
 /// Reads and validates every key; returns the configuration and warnings, or every problem
 /// found as one [`crate::error::Error::Config`]. Makes no AWS request.
-pub fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
+pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     let mut r = Reader::new(settings, keys::all());
     r.warn_unknown_keys();
 

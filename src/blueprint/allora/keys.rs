@@ -5,7 +5,7 @@
 use crate::blueprint::keys::{self, key, secret, KeySpec};
 
 /// Every key the blueprint reads, in the order `sample-configs/allora.env` documents them.
-pub fn all() -> Vec<&'static KeySpec> {
+pub(super) fn all() -> Vec<&'static KeySpec> {
     keys::compose(&[
         keys::BLUEPRINT,
         keys::ACCOUNT_REGION,
@@ -17,7 +17,7 @@ pub fn all() -> Vec<&'static KeySpec> {
 }
 
 /// The instance and network keys of the Allora blueprint, with their defaults.
-pub const OWN_KEYS: &[KeySpec] = &[
+pub(super) const OWN_KEYS: &[KeySpec] = &[
     key("AWS_INSTANCE_TYPE", Some("t3.medium"), "EC2 instance type"),
     key("AWS_INSTANCE_CPU_TYPE", Some("x86_64"), "x86_64 or ARM_64"),
     key(
@@ -59,7 +59,7 @@ pub const OWN_KEYS: &[KeySpec] = &[
 
 /// The keys of the node software: the model repository and the allora-offchain-node's wallet,
 /// worker and reputer settings.
-pub const NODE_KEYS: &[KeySpec] = &[
+pub(super) const NODE_KEYS: &[KeySpec] = &[
     key(
         "MODEL_REPO",
         Some("https://github.com/allora-network/basic-coin-prediction-node"),

@@ -27,12 +27,12 @@ use crate::settings::Settings;
 use crate::template::{TemplateFiles, PARAMETER_LIMIT};
 
 /// The common stack's name.
-pub const COMMON_STACK: &str = "allora-edge-common";
+pub(super) const COMMON_STACK: &str = "allora-edge-common";
 /// The node stack's name (and the prefix of every node stack's name).
-pub const SINGLE_NODE_STACK: &str = "allora-single-node";
+pub(super) const SINGLE_NODE_STACK: &str = "allora-single-node";
 
 /// The Allora worker blueprint.
-pub struct Allora;
+pub(super) struct Allora;
 
 static FACTS: LazyLock<Facts> = LazyLock::new(|| Facts::parse(include_str!("facts.json")));
 

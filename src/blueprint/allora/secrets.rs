@@ -11,11 +11,11 @@ use crate::error::{ConfigIssue, Error, Result, Source};
 use crate::secrets::{SecretContent, SecretValue, Stored};
 
 /// The key of the wallet mnemonic.
-pub const MNEMONIC_KEY: &str = "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC";
+pub(super) const MNEMONIC_KEY: &str = "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC";
 
 /// The wallet mnemonic setting, checked offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mnemonic {
+pub(super) enum Mnemonic {
     /// Not set anywhere.
     Missing,
     /// Still the upstream sample's placeholder.
@@ -28,7 +28,7 @@ pub enum Mnemonic {
 
 /// Checks a mnemonic's shape without ever printing it: 12, 15, 18, 21 or 24 lowercase words
 /// (BIP-39, which Cosmos wallets such as Allora's use).
-pub fn check_mnemonic(value: &str, source: Source) -> Mnemonic {
+pub(super) fn check_mnemonic(value: &str, source: Source) -> Mnemonic {
     let words: Vec<&str> = value.split_whitespace().collect();
     if words.len() == 1 && words[0] == crate::blueprint::PLACEHOLDER {
         return Mnemonic::Placeholder(source);
@@ -57,7 +57,7 @@ pub fn check_mnemonic(value: &str, source: Source) -> Mnemonic {
 /// Whether a `MODEL_ENV_VARS` variable name looks like a credential: `CG_API_KEY`,
 /// `*_TOKEN`, anything with SECRET, PASSWORD, MNEMONIC or PRIVATE. A bare `TOKEN` (the coin,
 /// `TOKEN="ETH"` in the upstream sample) is not.
-pub fn is_secret_name(name: &str) -> bool {
+pub(super) fn is_secret_name(name: &str) -> bool {
     let name = name.trim().to_ascii_uppercase();
     name.ends_with("_KEY")
         || name.ends_with("_TOKEN")
@@ -68,7 +68,7 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// An Allora node's entry.
 #[derive(Debug, Clone)]
-pub struct Wallet {
+pub(super) struct Wallet {
     /// `ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC`.
     pub mnemonic: Mnemonic,
     /// The secret-like `MODEL_ENV_VARS` values, by name.

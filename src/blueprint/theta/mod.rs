@@ -26,28 +26,28 @@ use crate::settings::Settings;
 use crate::template::TemplateFiles;
 
 /// The common stack's name.
-pub const COMMON_STACK: &str = "theta-edge-common";
+pub(super) const COMMON_STACK: &str = "theta-edge-common";
 /// The prefix of every node stack's name (followed by `-<network>`).
-pub const SINGLE_NODE_STACK: &str = "theta-edge-single-node";
+pub(super) const SINGLE_NODE_STACK: &str = "theta-edge-single-node";
 /// The Theta networks the edge launcher image exists for (`thetalabsorg/edgelauncher_<network>`;
 /// upstream `edgeConfig.interface.ts`: `EdgeNetwork = "mainnet"`).
-pub const NETWORKS: &[&str] = &["mainnet"];
+pub(super) const NETWORKS: &[&str] = &["mainnet"];
 /// The `Project` tag upstream put on every resource (`lib/theta/app.ts`).
-pub const PROJECT_TAG: &str = "AWS_THETA_EDGE";
+pub(super) const PROJECT_TAG: &str = "AWS_THETA_EDGE";
 /// The default instance type with `EDGE_NODE_GPU=enabled`: the seed's g4dn.xlarge (NVIDIA T4,
 /// 4 vCPU, 16 GiB).
-pub const GPU_INSTANCE_TYPE: &str = "g4dn.xlarge";
+pub(super) const GPU_INSTANCE_TYPE: &str = "g4dn.xlarge";
 /// The default instance type with `EDGE_NODE_GPU=disabled`: 4 vCPU and 16 GiB, the seed's
 /// recommended configuration, without a GPU.
-pub const CPU_INSTANCE_TYPE: &str = "m6i.xlarge";
+pub(super) const CPU_INSTANCE_TYPE: &str = "m6i.xlarge";
 /// The password the upstream README uses as its example (`EDGE_NODE_PASSWORD=letscompute`).
-pub const EXAMPLE_PASSWORD: &str = "letscompute";
+pub(super) const EXAMPLE_PASSWORD: &str = "letscompute";
 /// The shortest `EDGE_NODE_PASSWORD` accepted, in characters.
-pub const MIN_PASSWORD_LENGTH: usize = 12;
+pub(super) const MIN_PASSWORD_LENGTH: usize = 12;
 
 /// The keys of the Theta blueprint besides the shared key sets, with their defaults.
 /// `sample-configs/theta.env` documents each of them (a test checks that).
-pub const OWN_KEYS: &[KeySpec] = &[
+pub(super) const OWN_KEYS: &[KeySpec] = &[
     key(
         "EDGE_LAUNCHER_VERSION",
         Some("latest"),
@@ -73,13 +73,13 @@ pub const OWN_KEYS: &[KeySpec] = &[
 ];
 
 /// The edge node's keystore password.
-pub const PASSWORD_KEYS: &[KeySpec] = &[secret(
+pub(super) const PASSWORD_KEYS: &[KeySpec] = &[secret(
     "EDGE_NODE_PASSWORD",
     "keystore password; from the environment or --secret-stdin; generated when unset",
 )];
 
 /// Every key the blueprint reads, in the order `sample-configs/theta.env` documents them.
-pub fn all_keys() -> Vec<&'static KeySpec> {
+pub(super) fn all_keys() -> Vec<&'static KeySpec> {
     keys::compose(&[
         keys::BLUEPRINT,
         keys::ACCOUNT_REGION,
@@ -92,7 +92,7 @@ pub fn all_keys() -> Vec<&'static KeySpec> {
 
 /// The validated Theta configuration.
 #[derive(Debug, Clone)]
-pub struct ThetaConfig {
+pub(super) struct ThetaConfig {
     /// `AWS_ACCOUNT_ID`.
     pub account: AccountSetting,
     /// `AWS_REGION` (or `--region`).
@@ -115,7 +115,7 @@ pub struct ThetaConfig {
 
 impl ThetaConfig {
     /// `theta-edge-single-node-<network>`, plus `-<NODECTL_NODE_NAME>` when set.
-    pub fn single_node_stack(&self) -> String {
+    pub(super) fn single_node_stack(&self) -> String {
         let base = format!("{SINGLE_NODE_STACK}-{}", self.network);
         match &self.node_name {
             Some(name) => format!("{base}-{name}"),
@@ -124,7 +124,7 @@ impl ThetaConfig {
     }
 
     /// The launcher image, `thetalabsorg/edgelauncher_<network>:<version>` (upstream node.sh).
-    pub fn image(&self) -> String {
+    pub(super) fn image(&self) -> String {
         format!(
             "thetalabsorg/edgelauncher_{}:{}",
             self.network, self.launcher_version
@@ -224,7 +224,7 @@ fn read_password(r: &mut Reader) -> Option<Option<SecretValue>> {
 
 /// Reads and validates every key; returns the configuration and warnings, or every problem
 /// found as one [`crate::error::Error::Config`]. Makes no AWS request.
-pub fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
+pub(super) fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
     let mut r = Reader::new(settings, all_keys());
     r.warn_unknown_keys();
 
@@ -332,7 +332,7 @@ pub fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
 }
 
 /// The Theta Edge Node blueprint.
-pub struct Theta;
+pub(super) struct Theta;
 
 static FACTS: LazyLock<Facts> = LazyLock::new(|| Facts::parse(include_str!("facts.json")));
 

@@ -11,7 +11,7 @@ use crate::secrets::{
 /// A Theta node's entry: the configured password, or `None` to keep the stored one (or
 /// generate one when there is none).
 #[derive(Debug, Clone)]
-pub struct Password(pub Option<SecretValue>);
+pub(super) struct Password(pub Option<SecretValue>);
 
 impl SecretContent for Password {
     fn check(&self) -> Result<()> {

@@ -22,7 +22,7 @@ use crate::blueprint::validate::Problem;
 
 /// A config.json schema generation of allora-offchain-node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Schema {
+pub(super) enum Schema {
     /// v0.6.x.
     V06,
     /// v0.7.x and v0.8.x.
@@ -33,7 +33,7 @@ pub enum Schema {
 
 /// The schema of an image tag such as `v0.8.0`. Errors: a tag that is not a version (e.g.
 /// `latest`, whose schema cannot be known) or one older than v0.6.0.
-pub fn schema_for_tag(tag: &str) -> Result<Schema, Problem> {
+pub(super) fn schema_for_tag(tag: &str) -> Result<Schema, Problem> {
     let not_pinned = || {
         (
             format!("`{tag}` is not a pinned version tag"),
@@ -61,7 +61,7 @@ pub fn schema_for_tag(tag: &str) -> Result<Schema, Problem> {
 
 /// The adapter name for `schema`: the one adapter was renamed from `api-worker-reputer` to
 /// `apiAdapter` in v0.7; either spelling maps to the schema's. Other names pass unchanged.
-pub fn adapter_name(schema: Schema, name: &str) -> String {
+pub(super) fn adapter_name(schema: Schema, name: &str) -> String {
     match (schema, name) {
         (Schema::V06, "apiAdapter") => "api-worker-reputer".into(),
         (Schema::V07 | Schema::V09, "api-worker-reputer") => "apiAdapter".into(),
@@ -71,7 +71,7 @@ pub fn adapter_name(schema: Schema, name: &str) -> String {
 
 /// What the `ALLORA_WALLET_*` keys hold, typed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WalletInputs {
+pub(super) struct WalletInputs {
     /// `ALLORA_WALLET_ADDRESS_KEY_NAME`.
     pub key_name: String,
     /// `ALLORA_WALLET_HOME_DIR` (empty: `/keyring`, the worker container's mounted keyring).
@@ -108,7 +108,7 @@ pub struct WalletInputs {
 
 /// What the `ALLORA_WORKER_*` keys hold: one worker entry per topic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct WorkerInputs {
+pub(super) struct WorkerInputs {
     /// `ALLORA_WORKER_TOPIC_ID`, comma-separated.
     pub topics: Vec<u64>,
     /// `ALLORA_WORKER_INFERENCE_ENTRYPOINT_NAME`.
@@ -123,7 +123,7 @@ pub struct WorkerInputs {
 
 /// What the `ALLORA_REPUTER_*` keys hold: one reputer entry per topic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReputerInputs {
+pub(super) struct ReputerInputs {
     /// `ALLORA_REPUTER_TOPIC_ID`, comma-separated.
     pub topics: Vec<u64>,
     /// `ALLORA_REPUTER_ENTRYPOINT_NAME`.
@@ -241,7 +241,7 @@ struct Config {
 
 /// The config.json for `schema`, without the mnemonic. `gas_prices` must be a number for
 /// [`Schema::V06`] (the caller validates with [`check`]).
-pub fn config(
+pub(super) fn config(
     schema: Schema,
     wallet: &WalletInputs,
     worker: Option<&WorkerInputs>,
@@ -330,7 +330,7 @@ pub fn config(
 
 /// The node's own start-up checks for `schema` (v0.7+ `lib/domain_config.go` validation,
 /// fatal at start), as `(key, message, hint)`, so that they fail before deploying instead.
-pub fn check(schema: Schema, wallet: &WalletInputs) -> Vec<(&'static str, String, String)> {
+pub(super) fn check(schema: Schema, wallet: &WalletInputs) -> Vec<(&'static str, String, String)> {
     let mut problems = Vec::new();
     let auto = wallet.gas_prices == "auto";
     if schema == Schema::V06 && auto {
