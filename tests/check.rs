@@ -575,7 +575,6 @@ fn deploy_refuses_on_a_violation_before_any_aws_request() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn deploy_with_skip_checks_says_so_loudly_and_goes_on() {
     let emulator = Emulator::moto();

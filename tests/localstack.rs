@@ -19,7 +19,6 @@ fn keys(value: &serde_json::Value) -> Vec<&str> {
 }
 
 #[test]
-
 #[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
 fn deploy_redeploy_update_and_destroy() {
     let emulator = Emulator::localstack();
@@ -220,7 +219,6 @@ fn deploy_redeploy_update_and_destroy() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
 fn a_failed_create_names_its_root_cause_and_the_next_deploy_recovers() {
     let emulator = Emulator::localstack();

@@ -15,7 +15,6 @@ use crate::support::{
 };
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn deploys_what_the_blueprint_declares() {
     let emulator = Emulator::moto();
@@ -259,7 +258,6 @@ fn urlencoding_decode(text: &str) -> String {
 }
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn another_account_is_refused_before_any_change() {
     let emulator = Emulator::moto();
@@ -284,7 +282,6 @@ fn another_account_is_refused_before_any_change() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn single_node_needs_the_common_stack() {
     let emulator = Emulator::moto();
@@ -300,7 +297,6 @@ fn single_node_needs_the_common_stack() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn termination_protection_is_never_turned_off_silently() {
     let emulator = Emulator::moto();
@@ -336,7 +332,6 @@ fn termination_protection_is_never_turned_off_silently() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn several_nodes_share_one_common_stack() {
     let emulator = Emulator::moto();
@@ -414,7 +409,6 @@ fn several_nodes_share_one_common_stack() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn at_a_terminal_a_bare_enter_declines_and_leaves_nothing() {
     let emulator = Emulator::moto();

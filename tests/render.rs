@@ -54,7 +54,6 @@ fn render_needs_no_credentials_and_is_deterministic() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs cfn-lint and checkov (scripts/test installs them)"]
 fn every_stack_and_volume_variant_is_cfn_lint_clean() {
     let variants: &[(&str, &[(&str, &str)])] = &[

@@ -125,7 +125,6 @@ fn checkov(dir: &Path) -> Vec<(String, String, String, String, Option<String>)> 
 }
 
 #[test]
-
 #[ignore = "full suite: needs cfn-lint and checkov (scripts/test installs them)"]
 fn every_sample_and_volume_type_passes_cfn_lint_and_checkov() {
     let dir = tempfile::tempdir().unwrap();

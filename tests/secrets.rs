@@ -54,7 +54,6 @@ fn stacks_are_clean(
 }
 
 #[test]
-
 #[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
 fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     let emulator = Emulator::localstack();

@@ -359,7 +359,6 @@ mod render {
     }
 
     #[test]
-
     #[ignore = "full suite: needs cfn-lint and checkov (scripts/test installs them)"]
     fn every_volume_type_and_gpu_setting_is_cfn_lint_clean() {
         let dir = tempfile::tempdir().unwrap();
@@ -488,7 +487,6 @@ mod moto {
     }
 
     #[test]
-
     #[ignore = "full suite: needs moto (scripts/test installs it)"]
     fn deploys_into_the_default_vpc_and_destroy_leaves_nothing() {
         let emulator = Emulator::moto();
@@ -813,7 +811,6 @@ mod no_default_vpc {
     }
 
     #[test]
-
     #[ignore = "full suite: needs moto (scripts/test installs it)"]
     fn a_missing_default_subnet_or_vpc_gets_the_command_that_creates_it() {
         let (_emulator, workspace, rt, ec2, vpc) = with_common_stack();
@@ -878,7 +875,6 @@ mod no_default_vpc {
     }
 
     #[test]
-
     #[ignore = "full suite: needs moto (scripts/test installs it)"]
     fn an_instance_type_offered_in_no_zone_of_the_default_vpc_is_an_error() {
         let (_emulator, workspace, _rt, _ec2, vpc) = with_common_stack();

@@ -282,7 +282,6 @@ fn assert_fits(user_data: &UserData, what: &str) {
 }
 
 #[test]
-
 #[ignore = "full suite: needs shellcheck (scripts/test installs it)"]
 fn the_rendered_user_data_is_shellcheck_clean() {
     assert_shellcheck_clean(&allora(), "Allora");
@@ -306,7 +305,6 @@ fn the_rendered_user_data_fits_the_16_kib_limit() {
 }
 
 #[test]
-
 #[ignore = "full suite: needs shellcheck (scripts/test installs it)"]
 fn the_rendered_theta_user_data_is_shellcheck_clean_with_and_without_gpu() {
     for gpu in ["enabled", "disabled"] {

@@ -85,10 +85,7 @@ impl RuleSet {
                     "fix the rule (the AWS CloudFormation Guard language; docs/checks.md has an example)",
                 )
             })?;
-            self.files.push(RuleFile {
-                name,
-                text,
-            });
+            self.files.push(RuleFile { name, text });
         }
         let catalog = dir.join("catalog.json");
         if catalog.is_file() {
