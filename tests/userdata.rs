@@ -409,10 +409,10 @@ impl Run {
     fn chowned(&self, path: &Path) -> Option<String> {
         let log = std::fs::read_to_string(self.dir.path().join("chown.log")).unwrap_or_default();
         log.lines()
+            .rev()
             .filter_map(|line| line.split_once(' '))
-            .filter(|(_, file)| Path::new(file) == path)
+            .find(|(_, file)| Path::new(file) == path)
             .map(|(owner, _)| owner.to_string())
-            .last()
     }
 
     fn output(&self) -> String {
