@@ -1,19 +1,22 @@
 //! Node secrets in AWS Secrets Manager. A blueprint says what a node keeps there (a
 //! [`SecretContent`]: a wallet mnemonic and API keys, a keystore password, ...); nodectl stores
-//! it in the secret the common stack owns (`<common stack>/node-secrets`), as a JSON object
-//! with one entry per node stack: `{"<node stack>": {...}}`. The instance role may read that
-//! secret only; the instance picks its own entry at boot.
+//! it in the node's own secret, `<node stack>/node-secret`, as `{"<node stack>": {...}}`. Only
+//! that node's role can read it (the common stack's NodeAccess policy names the secret by the
+//! role's own stack tag), and no two nodes share one, so deploying nodes at the same time never
+//! loses an entry.
 //!
-//! Secret values never appear in a template, a parameter, user data, an output, a log line or
-//! an error message: [`SecretValue`] has no `Display` and a `Debug` that prints `****`.
+//! nodectl writes a secret only after the user confirmed the deploy (or gave `--yes`). A secret
+//! whose deletion was scheduled (by `nodectl destroy`) is restored and reused by the next
+//! deploy. Secret values never appear in a template, a parameter, user data, an output, a log
+//! line or an error message: [`SecretValue`] has no `Display` and a `Debug` that prints `****`.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::aws::secretsmanager::{Deletion, SecretsManager};
+use crate::aws::secretsmanager::{Deletion, SecretState, SecretsManager};
 use crate::aws::AwsError;
 use crate::error::{Error, Result};
 use crate::observer::Observer;
@@ -21,9 +24,10 @@ use crate::observer::Observer;
 /// The replacement text for a redacted secret.
 pub const REDACTED: &str = "****";
 
-/// The name of the secret a common stack owns for its nodes.
-pub fn secret_name(common_stack: &str) -> String {
-    format!("{common_stack}/node-secrets")
+/// The name of a node's secret: `<node stack>/node-secret` (the name the common stack's
+/// NodeAccess policy lets that node's role read).
+pub fn secret_name(node_stack: &str) -> String {
+    format!("{node_stack}/node-secret")
 }
 
 /// A secret string: `Debug` prints `****`, and there is no `Display`.
@@ -72,7 +76,7 @@ pub trait SecretContent: Debug + Send + Sync {
     /// generated value is new inside the returned entry.
     fn entry(&self, current: Option<&Value>) -> Result<(Value, Stored)>;
 
-    /// What the secret holds, in words: "wallet mnemonics, model API keys".
+    /// What the secret holds, in words: "the wallet mnemonic and model API keys".
     fn contents(&self) -> &'static str;
 
     /// One line for the user about what was stored in `secret_id` for `node` (values never
@@ -99,12 +103,14 @@ pub trait SecretContent: Debug + Send + Sync {
 /// What one node stores, and where.
 #[derive(Debug, Clone)]
 pub struct NodeSecret {
-    /// The secret's name (`<common stack>/node-secrets`).
+    /// The secret's name ([`secret_name`] of the node stack).
     pub secret_id: String,
     /// The node's entry key: its stack name.
     pub node: String,
     /// The entry, as the blueprint defines it.
     pub content: Arc<dyn SecretContent>,
+    /// Tags of the secret when nodectl creates it.
+    pub tags: Vec<(String, String)>,
 }
 
 impl NodeSecret {
@@ -141,66 +147,142 @@ fn aws(action: String, err: AwsError) -> Error {
     Error::aws(action, err, hint)
 }
 
-/// Stores `secret`'s entry in its secret (GetSecretValue, then PutSecretValue only when the
-/// entry changed; AWS Secrets Manager API Reference). Returns what it did; every secret value
-/// of the entry is registered with `observer` before anything is printed. The other nodes'
-/// entries are kept.
-pub async fn store(
+/// What writing a node's secret will do, known before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// The secret holds these values already: nothing to write.
+    Unchanged,
+    /// It will be created.
+    Create,
+    /// It exists; its entry will change.
+    Update,
+    /// Its deletion was scheduled (since the date given): it will be restored and reused.
+    Restore(String),
+}
+
+impl Pending {
+    /// Whether anything will be written.
+    pub fn writes(&self) -> bool {
+        *self != Pending::Unchanged
+    }
+}
+
+/// The node's entry in the secret's JSON `text`, if any; an error when it is not an object.
+fn current_entry(secret: &NodeSecret, region: &str, text: &str) -> Result<Option<Value>> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map.get(&secret.node).cloned()),
+        _ => Err(Error::usage(
+            format!(
+                "the secret `{}` in `{region}` does not hold a JSON object",
+                secret.secret_id
+            ),
+            format!(
+                "it holds {{\"{}\": {{...}}}}, written by nodectl: delete it (`aws secretsmanager \
+                 delete-secret --secret-id {}`) and deploy again",
+                secret.node, secret.secret_id
+            ),
+        )),
+    }
+}
+
+/// Reads what writing `secret` would do (DescribeSecret, and GetSecretValue when it exists;
+/// read-only calls, made before the user confirms).
+pub async fn pending(
+    client: &SecretsManager,
+    region: &str,
+    secret: &NodeSecret,
+) -> Result<Pending> {
+    let id = &secret.secret_id;
+    let read = |err| aws(format!("cannot read the secret `{id}` in `{region}`"), err);
+    match client.state(id).await.map_err(read)? {
+        SecretState::Absent => Ok(Pending::Create),
+        SecretState::ScheduledForDeletion(date) => Ok(Pending::Restore(date)),
+        SecretState::Present => {
+            let text = client
+                .get_string(id)
+                .await
+                .map_err(read)?
+                .unwrap_or_default();
+            let current = current_entry(secret, region, &text)?;
+            let (_, stored) = secret.content.entry(current.as_ref())?;
+            Ok(if stored == Stored::Unchanged {
+                Pending::Unchanged
+            } else {
+                Pending::Update
+            })
+        }
+    }
+}
+
+/// Writes `secret` (after the user confirmed): creates it, or restores it when its deletion was
+/// scheduled and then updates it, or updates it when its entry changed (CreateSecret,
+/// RestoreSecret, GetSecretValue, PutSecretValue; AWS Secrets Manager API Reference). Every
+/// secret value of the entry is registered with `observer` before anything is printed. Returns
+/// what it did, and whether the secret was restored.
+pub async fn write(
     client: &SecretsManager,
     region: &str,
     secret: &NodeSecret,
     observer: &dyn Observer,
-) -> Result<Stored> {
+) -> Result<(Stored, bool)> {
     let id = &secret.secret_id;
-    let current = match client.get_string(id).await {
-        Ok(Some(text)) => text,
-        Ok(None) => return Err(Error::usage(
-            format!("the secret `{id}` does not exist in `{region}`"),
-            "the common stack creates it: run `nodectl deploy common` (or `nodectl deploy all`)",
-        )),
-        Err(err) => {
-            return Err(aws(
-                format!("cannot read the secret `{id}` in `{region}`"),
-                err,
-            ))
-        }
+    let failed = |what: &str, err| {
+        aws(
+            format!("cannot {what} the secret `{id}` in `{region}`"),
+            err,
+        )
     };
-    let mut document: Map<String, Value> =
-        match serde_json::from_str(&current) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(Error::usage(
-                format!("the secret `{id}` in `{region}` does not hold a JSON object"),
-                "it holds one entry per node stack, written by nodectl; restore it to `{}` and \
-                 deploy each node again",
-            )),
-        };
-    let (entry, stored) = secret.content.entry(document.get(&secret.node))?;
+    let mut restored = false;
+    let current = match client.state(id).await.map_err(|e| failed("read", e))? {
+        SecretState::Absent => None,
+        SecretState::ScheduledForDeletion(_) => {
+            client.restore(id).await.map_err(|e| failed("restore", e))?;
+            restored = true;
+            Some(client.get_string(id).await.map_err(|e| failed("read", e))?)
+        }
+        SecretState::Present => Some(client.get_string(id).await.map_err(|e| failed("read", e))?),
+    };
+    let current = match current.flatten() {
+        Some(text) => Some(current_entry(secret, region, &text)?),
+        None => None,
+    };
+    let (entry, stored) = secret
+        .content
+        .entry(current.as_ref().and_then(Option::as_ref))?;
     for value in secret.content.values(&entry) {
         observer.secret(value);
     }
-    if stored == Stored::Unchanged {
-        return Ok(stored);
+    let document = serde_json::json!({ &secret.node: entry }).to_string();
+    match current {
+        None => {
+            let description = format!(
+                "Secrets of the node stack {}: {}. Written by nodectl, read by that node's \
+                 instance only.",
+                secret.node,
+                secret.content.contents()
+            );
+            client
+                .create(id, &description, &document, &secret.tags, &request_token())
+                .await
+                .map_err(|e| failed("create", e))?;
+        }
+        Some(_) if stored == Stored::Unchanged => {}
+        Some(_) => client
+            .put_string(id, &document, &request_token())
+            .await
+            .map_err(|e| failed("store", e))?,
     }
-    document.insert(secret.node.clone(), entry);
-    client
-        .put_string(id, &Value::Object(document).to_string(), &request_token())
-        .await
-        .map_err(|e| {
-            aws(
-                format!("cannot store the node secrets in `{id}` in `{region}`"),
-                e,
-            )
-        })?;
-    Ok(stored)
+    Ok((stored, restored))
 }
 
 /// The recovery window of a deleted node secret, in days (DeleteSecret
 /// `RecoveryWindowInDays`: 7 to 30).
 pub const RECOVERY_WINDOW_DAYS: i64 = 7;
 
-/// Schedules the secret's deletion with a [`RECOVERY_WINDOW_DAYS`] recovery window. Returns the
-/// deletion date (RFC 3339), or `None` when there is no such secret (or it is already
-/// scheduled).
+/// Schedules the secret's deletion with a [`RECOVERY_WINDOW_DAYS`] recovery window (never a
+/// deletion without one: a wallet mnemonic or a keystore password must not vanish without a
+/// way back). Returns the deletion date (RFC 3339), or `None` when there is no such secret (or
+/// it is already scheduled).
 pub async fn schedule_deletion(
     client: &SecretsManager,
     region: &str,

@@ -98,6 +98,11 @@ fn expected_failures() -> Vec<(&'static str, Vec<Failure>)> {
         ("imdsv2_required", vec![
             ("imdsv2_required", "Instance", "IMDSv2 is not required: set MetadataOptions HttpTokens to required"),
         ]),
+        ("imds_hop_limit_one", vec![
+            ("imds_hop_limit_one", "Instance",
+             "instance metadata answers may travel more than one hop, so containers on the node can \
+              take the instance role: set MetadataOptions HttpPutResponseHopLimit to 1"),
+        ]),
         ("detailed_monitoring", vec![
             ("detailed_monitoring", "Instance",
              "detailed monitoring is off: set Monitoring to true (1-minute CloudWatch metrics)"),
@@ -262,7 +267,7 @@ fn both_blueprints_pass_with_their_samples() {
     assert_eq!(
         out.stderr,
         format!(
-            "{UPSTREAM_WARNINGS}checks: 14 passed, 0 failed, 1 suppressed, 21 not applicable\n"
+            "{UPSTREAM_WARNINGS}checks: 15 passed, 0 failed, 1 suppressed, 22 not applicable\n"
         )
     );
     assert_eq!(report["blueprint"], "allora");
@@ -326,7 +331,7 @@ fn the_text_report_is_a_table_with_the_seed_remarks() {
     assert_eq!(
         out.stderr,
         format!(
-            "{UPSTREAM_WARNINGS}checks: 14 passed, 0 failed, 1 suppressed, 21 not applicable\n"
+            "{UPSTREAM_WARNINGS}checks: 15 passed, 0 failed, 1 suppressed, 22 not applicable\n"
         )
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -336,7 +341,7 @@ fn the_text_report_is_a_table_with_the_seed_remarks() {
         ["STACK", "STATUS", "CONTROL", "CHECK", "RULE", "RESOURCE", "REASON", "REMARK"]
     );
     // One row per stack and rule (18 rules, one finding each here), aligned under the header.
-    assert_eq!(lines.len(), 1 + 2 * 18);
+    assert_eq!(lines.len(), 1 + 2 * 19);
     let column = |name: &str| lines[0].find(name).unwrap();
     let row = lines
         .iter()
@@ -475,14 +480,14 @@ fn sarif_reports_rules_results_and_suppressions() {
     let run = &sarif["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "nodectl");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 18);
+    assert_eq!(rules.len(), 19);
     assert_eq!(rules[0]["id"], "sg_no_world_ssh_rdp");
     assert_eq!(
         rules[0]["shortDescription"]["text"],
         "Compute protection: Enable people to perform actions at a distance"
     );
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 36);
+    assert_eq!(results.len(), 38);
     for result in results {
         let index = result["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[index]["id"], result["ruleId"]);

@@ -436,10 +436,18 @@ fn values_that_reach_the_setup_script_must_be_plain() {
 #[test]
 fn user_data_over_the_ec2_limit_is_refused_before_any_request() {
     let topics: Vec<String> = (1..=12).map(|t| t.to_string()).collect();
-    let text = sample_with(&[(
-        "ALLORA_WORKER_TOPIC_ID=\"1\"",
-        &format!("ALLORA_WORKER_TOPIC_ID=\"{}\"", topics.join(",")),
-    )]);
+    // Many topics and a long public model setting: each template parameter stays within
+    // CloudFormation's 4,096 bytes, together they overflow the user data.
+    let text = sample_with(&[
+        (
+            "ALLORA_WORKER_TOPIC_ID=\"1\"",
+            &format!("ALLORA_WORKER_TOPIC_ID=\"{}\"", topics.join(",")),
+        ),
+        (
+            "TIMEFRAME=\"4h\"",
+            &format!("TIMEFRAME=\"{}\"", "4h,".repeat(900)),
+        ),
+    ]);
     let tripwire = Tripwire::new();
     let mut workspace = Workspace::new(&text);
     workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);

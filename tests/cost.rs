@@ -255,7 +255,8 @@ fn the_json_estimate_adds_up() {
         .iter()
         .find(|l| l["category"] == "secrets")
         .expect("the secret line");
-    assert_eq!(secret["stack"], "theta-edge-common");
+    // The node's own secret, which nodectl writes for the node stack.
+    assert_eq!(secret["stack"], "theta-edge-single-node-mainnet");
 }
 
 #[test]

@@ -20,7 +20,7 @@ const STACK: &str = "allora-single-node-eth";
 /// The Theta node stack.
 const THETA_STACK: &str = "theta-edge-single-node-mainnet";
 /// The secret the Theta node reads its password from.
-const THETA_SECRET: &str = "theta-edge-common/node-secrets";
+const THETA_SECRET: &str = "theta-edge-single-node-mainnet/node-secret";
 const REGION: &str = "ap-southeast-2";
 const IMAGE: &str = "alloranetwork/allora-offchain-node:v0.6.0";
 /// Not the service name, so that the override's alias is really checked.
@@ -173,7 +173,8 @@ impl UserData {
             "{} still has an include line after expansion",
             self.path()
         );
-        expanded.text.into_owned()
+        // As nodectl inserts it into the template: without its comment lines.
+        nodectl::template::strip_comments(&expanded.text)
     }
 
     /// The user data as the instance receives it: `Fn::Sub` applied to the script.
@@ -400,6 +401,23 @@ impl Run {
         self.root().join("data/allora").join(path)
     }
 
+    /// A path under the node's runtime directory, `/run/allora` (tmpfs) on the instance.
+    fn runtime(&self, path: &str) -> PathBuf {
+        self.root().join("run/allora").join(path)
+    }
+
+    /// The secret's temporary files left in the runtime directory (there must be none).
+    fn secret_leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(self.runtime(""))
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.starts_with(".secret") || name.ends_with(".new"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The fake AWS CLI's calls, one line each.
     fn aws_calls(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("aws.log")).unwrap_or_default()
@@ -485,13 +503,13 @@ fn run_part(
     }
 }
 
-/// Runs the extracted `write_node_config` with bash, `secret` as the secret's SecretString, after
-/// a fake clone of the model repo (which ships a non-empty `worker-data/env_file`, as
-/// basic-coin-prediction-node once did).
+/// Runs the extracted `prepare_node_dirs` and `write_node_config` with bash as the user data
+/// does, `secret` as the secret's SecretString, after a fake clone of the model repo (which
+/// ships a non-empty `worker-data/env_file`, as basic-coin-prediction-node once did).
 fn run_write_node_config(secret: &str) -> Run {
     run_part(
         &allora().part(BEGIN, END),
-        "write_node_config",
+        "prepare_node_dirs\nerr=$(write_node_config 2>&1) || fail \"$err\"",
         secret,
         &[],
         |dir| {
@@ -589,21 +607,26 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
         run.output()
     );
 
-    // One call to the AWS CLI, for this secret and region.
+    // One call to the AWS CLI, for this node's own secret and region.
     assert_eq!(
         run.aws_calls(),
         format!(
-            "secretsmanager get-secret-value --secret-id allora-edge-common/node-secrets \
+            "secretsmanager get-secret-value --secret-id {STACK}/node-secret \
              --query SecretString --output text --region {REGION}\n"
         )
     );
+    // The secret's temporary file is gone; the runtime directory is the root's only.
+    assert_eq!(run.secret_leftovers(), Vec::<String>::new());
+    assert_mode(&run.runtime(""), 0o700);
 
     // /data/allora: root only.
     assert_mode(&run.node(""), 0o700);
     assert_owner(&run, &run.node(""), 0, None);
 
-    // config.json: the generated config with the mnemonic, readable by the worker only.
-    let config_path = run.node("config.json");
+    // config.json: the generated config with the mnemonic, readable by the worker only, in the
+    // runtime directory (tmpfs), never under /data.
+    assert!(!run.node("config.json").exists());
+    let config_path = run.runtime("config.json");
     let config: serde_json::Value =
         serde_json::from_str(&read(&config_path)).expect("config.json is JSON");
     let mut expected = node_config();
@@ -625,8 +648,10 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
     assert_eq!(read(&env_file), "", "worker-data/env_file must be empty");
     assert_mode(&env_file, 0o600);
 
-    // The model's .env: the non-secret lines, then the secret ones.
-    let env_path = run.node("model/.env");
+    // The model's .env: a link to the runtime file with the public lines, then the secret ones.
+    let link = run.node("model/.env");
+    assert_eq!(std::fs::read_link(&link).unwrap(), run.runtime("model.env"));
+    let env_path = run.runtime("model.env");
     let env = read(&env_path);
     let lines: Vec<&str> = env.lines().collect();
     for line in read(&data("model.env")).lines() {
@@ -672,7 +697,7 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
     assert_mode(&override_path, 0o644);
 
     // The secrets are only in config.json and .env; the other node's nowhere.
-    let allowed = [config_path.clone(), env_path.clone()];
+    let allowed = [config_path.clone(), env_path.clone(), link.clone()];
     for file in files(run.dir.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         if file == run.dir.path().join("secret.json") {
@@ -708,7 +733,7 @@ fn the_config_writing_part_writes_the_files_with_their_modes_and_owners() {
 fn rejects(secret: serde_json::Value, reason: &str) {
     let run = run_write_node_config(&secret.to_string());
     assert_eq!(run.code, Some(1), "expected a failure\n{}", run.output());
-    let expected = format!("FAILED: secret allora-edge-common/node-secrets: {reason}");
+    let expected = format!("FAILED: secret {STACK}/node-secret: {reason}");
     assert!(
         run.stdout.contains(&expected),
         "expected `{expected}`\n{}",
@@ -717,7 +742,7 @@ fn rejects(secret: serde_json::Value, reason: &str) {
     assert!(run.stdout.contains(STACK), "the reason names the stack");
     // SignalResource has no reason field: the reason travels as the UniqueId (sanitized, at
     // most 64 characters), which CloudFormation shows in the failure event.
-    let unique_id: String = format!("secret allora-edge-common/node-secrets: {reason}")
+    let unique_id: String = format!("secret {STACK}/node-secret: {reason}")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._:/=-".contains(c) {
@@ -736,9 +761,13 @@ fn rejects(secret: serde_json::Value, reason: &str) {
         "no failure signal carrying the reason `{unique_id}`: {}",
         run.aws_calls()
     );
-    assert!(!run.node("config.json").exists(), "config.json was written");
     assert!(
-        !run.node(".secret").exists(),
+        !run.runtime("config.json").exists(),
+        "config.json was written"
+    );
+    assert_eq!(
+        run.secret_leftovers(),
+        Vec::<String>::new(),
         "the secret's temporary file is left"
     );
     assert!(

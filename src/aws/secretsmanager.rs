@@ -11,6 +11,17 @@ pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
 }
 
+/// What DescribeSecret says of a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretState {
+    /// No such secret.
+    Absent,
+    /// It exists.
+    Present,
+    /// Its deletion is scheduled (since the RFC 3339 date given).
+    ScheduledForDeletion(String),
+}
+
 /// What a deletion request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {
@@ -44,6 +55,70 @@ impl SecretsManager {
                 }
             }
         }
+    }
+
+    /// Whether secret `id` exists, and whether its deletion is scheduled (DescribeSecret:
+    /// `DeletedDate` is set from DeleteSecret until the recovery window ends).
+    pub async fn state(&self, id: &str) -> Result<SecretState, AwsError> {
+        match self.client.describe_secret().secret_id(id).send().await {
+            Ok(output) => Ok(match output.deleted_date() {
+                Some(date) => SecretState::ScheduledForDeletion(format_time(date)),
+                None => SecretState::Present,
+            }),
+            Err(err) => {
+                let err = AwsError::from_sdk(err);
+                if err.code.as_deref() == Some("ResourceNotFoundException") {
+                    Ok(SecretState::Absent)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Creates secret `id` with `value` (CreateSecret, with `token` as its
+    /// `ClientRequestToken`: a retried request creates no second version) and `tags`.
+    /// `ResourceExistsException` comes back as the error it is.
+    pub async fn create(
+        &self,
+        id: &str,
+        description: &str,
+        value: &str,
+        tags: &[(String, String)],
+        token: &str,
+    ) -> Result<(), AwsError> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| {
+                aws_sdk_secretsmanager::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+            })
+            .collect();
+        self.client
+            .create_secret()
+            .name(id)
+            .description(description)
+            .secret_string(value)
+            .set_tags(Some(tags))
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Cancels the scheduled deletion of secret `id` (RestoreSecret); restoring a secret that
+    /// is not scheduled for deletion changes nothing.
+    pub async fn restore(&self, id: &str) -> Result<(), AwsError> {
+        self.client
+            .restore_secret()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
     }
 
     /// Stores `value` as the new current version of secret `id` (PutSecretValue, with `token`

@@ -1,8 +1,8 @@
-//! The plan shape that node blueprints share: a `common` stack (the instance role, its
-//! instance profile and the nodes' secret; `common.json`) and a `single-node` stack that
-//! depends on it (the node; `single-node.json`), which stores the node's entry in the secret
-//! before it is deployed. The common stack schedules the secret's deletion after it is
-//! destroyed.
+//! The plan shape that node blueprints share: a `common` stack (what the nodes share: the
+//! NodeAccess managed policy; `common.json`) and a `single-node` stack that depends on it (the
+//! node with its own instance role and profile; `single-node.json`). The node stack's secret,
+//! `<node stack>/node-secret`, is written before the stack is deployed and its deletion
+//! scheduled after the stack is destroyed.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use crate::error::{ConfigIssue, Error, Result};
 use crate::plan::{Lookup, StackSpec, Step};
 use crate::secrets::{secret_name, NodeSecret, SecretContent};
 use crate::template::render::{render, Request};
-use crate::template::{user_data_sizes, USER_DATA_LIMIT};
+use crate::template::{parameter_problems, user_data_sizes, USER_DATA_LIMIT};
 
 /// The id of the shared stack.
 pub const COMMON: &str = "common";
@@ -26,9 +26,6 @@ pub const STACK_IDS: &[&str] = &[COMMON, SINGLE_NODE];
 pub struct NodeStacks {
     /// The common stack's name.
     pub common_stack: &'static str,
-    /// The prefix of the node stacks' names (the common stack's `NodeStackNamePrefix`: its
-    /// role may signal those stacks only).
-    pub node_stack_prefix: &'static str,
     /// This node stack's name.
     pub node_stack: String,
     /// The node stack's parameters.
@@ -41,7 +38,7 @@ pub struct NodeStacks {
     pub lookups: Vec<Lookup>,
     /// The hint when the rendered user data exceeds [`USER_DATA_LIMIT`].
     pub user_data_hint: &'static str,
-    /// What the node keeps in the common stack's secret.
+    /// What the node keeps in its secret.
     pub secret: Arc<dyn SecretContent>,
 }
 
@@ -66,6 +63,23 @@ pub fn stacks(blueprint: &dyn Blueprint, inputs: NodeStacks) -> Result<Vec<Stack
         parameters: &inputs.node_parameters,
         lists: &inputs.lists,
     })?;
+    let problems = parameter_problems(&node_template, &inputs.node_parameters);
+    if !problems.is_empty() {
+        return Err(Error::Config(
+            problems
+                .into_iter()
+                .map(|problem| {
+                    ConfigIssue::general(format!(
+                        "the node template's parameter {problem} (value not shown)"
+                    ))
+                    .hint(
+                        "a value nodectl's own checks let through: report it, with the key \
+                         you set",
+                    )
+                })
+                .collect(),
+        ));
+    }
     for (_, size) in user_data_sizes(&node_template, &inputs.node_stack) {
         if size > USER_DATA_LIMIT {
             return Err(Error::Config(vec![ConfigIssue::general(format!(
@@ -75,31 +89,27 @@ pub fn stacks(blueprint: &dyn Blueprint, inputs: NodeStacks) -> Result<Vec<Stack
             .hint(inputs.user_data_hint)]));
         }
     }
-    let common_parameters = vec![(
-        "NodeStackNamePrefix".to_string(),
-        inputs.node_stack_prefix.to_string(),
-    )];
     let common_template = render(&Request {
         files: blueprint.files(),
         file: "common.json",
-        parameters: &common_parameters,
+        parameters: &[],
         lists: &[],
     })?;
-    let secret_id = secret_name(inputs.common_stack);
     let mut common = StackSpec::new(COMMON, inputs.common_stack, common_template);
-    common.parameters = common_parameters;
     common.tags = tags(COMMON);
-    common.after_destroy = vec![Step::DeleteSecret {
-        secret_id: secret_id.clone(),
-        contents: inputs.secret.contents(),
-    }];
+    let secret_id = secret_name(&inputs.node_stack);
     let mut node = StackSpec::new(SINGLE_NODE, &inputs.node_stack, node_template);
     node.parameters = inputs.node_parameters;
     node.tags = tags(SINGLE_NODE);
     node.depends_on = vec![COMMON.to_string()];
     node.lookups = inputs.lookups;
+    node.after_destroy = vec![Step::DeleteSecret {
+        secret_id: secret_id.clone(),
+        contents: inputs.secret.contents(),
+    }];
     node.before_deploy = vec![Step::WriteSecret(NodeSecret {
         secret_id,
+        tags: node.tags.clone(),
         node: inputs.node_stack,
         content: inputs.secret,
     })];

@@ -115,7 +115,9 @@ pub fn estimate(
         for instance in &usage.instances {
             builder.metrics(instance, plan.facts);
         }
-        for _ in &usage.secrets {
+        // The secrets of the template, and those nodectl writes for the stack (a node's secret).
+        let written = stack.node_secret().into_iter().count();
+        for _ in 0..usage.secrets.len() + written {
             let rate = builder
                 .prices
                 .map(|p| p.secrets_manager.secret_month.clone());

@@ -13,7 +13,7 @@ use crate::aws::secretsmanager::SecretsManager;
 use crate::error::{Error, Result};
 use crate::observer::{Observer, Prompt};
 use crate::plan::{Plan, StackSpec, Step};
-use crate::secrets::{self, Stored};
+use crate::secrets::{self, NodeSecret, Pending, Stored};
 use crate::stack::deploy::{DeployOptions, DeployResult, Method, Prepared};
 use crate::stack::outputs::{merge_into_file, outputs_object};
 use crate::stack::Engine;
@@ -126,14 +126,14 @@ pub async fn deploy(
         }
     }
     let ec2 = Ec2::new(&session.sdk);
-    let secrets = SecretsManager::new(&session.sdk);
+    let writer = SecretWriter {
+        client: SecretsManager::new(&session.sdk),
+        region: plan.region.clone(),
+    };
     let mut outputs = Map::new();
     for stack in selected {
         let stack = lookup::resolve(engine, &ec2, stack).await?;
-        if !request.options.no_execute {
-            write_secrets(&secrets, &plan.region, &stack, engine.observer).await?;
-        }
-        match deploy_stack(engine, prompt, &stack, &request.options).await? {
+        match deploy_stack_with(engine, prompt, &stack, &request.options, Some(&writer)).await? {
             DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
                 if let Some(path) = &request.outputs_file {
                     merge_into_file(path, &info.name, &info.outputs)?;
@@ -158,16 +158,44 @@ pub async fn deploy(
     Ok(DeployReport::Outputs(OutputsReport(outputs)))
 }
 
-/// Runs `stack`'s [`Step::WriteSecret`] steps: stores the node's entry and says so.
-async fn write_secrets(
-    client: &SecretsManager,
-    region: &str,
-    stack: &StackSpec,
-    observer: &dyn Observer,
-) -> Result<()> {
-    for step in &stack.before_deploy {
-        if let Step::WriteSecret(secret) = step {
-            let stored = secrets::store(client, region, secret, observer).await?;
+/// Where a stack's [`Step::WriteSecret`] steps write.
+pub struct SecretWriter {
+    /// The Secrets Manager client.
+    pub client: SecretsManager,
+    /// The region (for messages).
+    pub region: String,
+}
+
+impl SecretWriter {
+    /// What writing each of `stack`'s secrets would do (read-only).
+    async fn pending<'s>(&self, stack: &'s StackSpec) -> Result<Vec<(&'s NodeSecret, Pending)>> {
+        let mut found = Vec::new();
+        for step in &stack.before_deploy {
+            if let Step::WriteSecret(secret) = step {
+                found.push((
+                    secret,
+                    secrets::pending(&self.client, &self.region, secret).await?,
+                ));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes the secrets that `pending` says change, and says what it did.
+    async fn write(
+        &self,
+        pending: &[(&NodeSecret, Pending)],
+        observer: &dyn Observer,
+    ) -> Result<()> {
+        for (secret, _) in pending.iter().filter(|(_, what)| what.writes()) {
+            let (stored, restored) =
+                secrets::write(&self.client, &self.region, secret, observer).await?;
+            if restored {
+                observer.note(&format!(
+                    "restored the secret `{}`, which was scheduled for deletion, and reused it",
+                    secret.secret_id
+                ));
+            }
             let line = secret.describe(&stored);
             if stored == Stored::Replaced {
                 observer.warn(&line);
@@ -175,24 +203,87 @@ async fn write_secrets(
                 observer.note(&line);
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
-/// Deploys one stack: settle it, then through a change set (prepare, confirm through
-/// `prompt` unless `--yes`, execute; `--no-execute` stops after prepare) or directly.
+/// A line for each secret `pending` will write, shown with the changes before confirmation.
+fn pending_lines(pending: &[(&NodeSecret, Pending)]) -> Vec<String> {
+    pending
+        .iter()
+        .filter_map(|(secret, what)| {
+            let id = &secret.secret_id;
+            Some(match what {
+                Pending::Unchanged => return None,
+                Pending::Create => format!("and create the secret `{id}` (values not shown)"),
+                Pending::Update => format!("and update the secret `{id}` (values not shown)"),
+                Pending::Restore(date) => format!(
+                    "and restore the secret `{id}`, scheduled for deletion since {date}, and \
+                     reuse it"
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Deploys one stack that has no secrets to write: see [`deploy_stack_with`].
 pub async fn deploy_stack(
     engine: &Engine<'_>,
     prompt: &dyn Prompt,
     stack: &StackSpec,
     options: &DeployOptions,
 ) -> Result<DeployResult> {
+    deploy_stack_with(engine, prompt, stack, options, None).await
+}
+
+/// Deploys one stack: settle it, then through a change set (prepare, confirm through `prompt`
+/// unless `--yes`, write the stack's secrets with `secrets`, execute; `--no-execute` stops
+/// after prepare and writes nothing) or directly (secrets first, no prompt). Nothing is
+/// written before the user confirms; a declined change set is deleted.
+pub async fn deploy_stack_with(
+    engine: &Engine<'_>,
+    prompt: &dyn Prompt,
+    stack: &StackSpec,
+    options: &DeployOptions,
+    secrets: Option<&SecretWriter>,
+) -> Result<DeployResult> {
     let existing = engine.settle(stack, options.method).await?;
+    let pending = match secrets {
+        Some(writer) if !options.no_execute => writer.pending(stack).await?,
+        _ => Vec::new(),
+    };
+    let writes = pending.iter().any(|(_, what)| what.writes());
     if options.method == Method::Direct {
+        if let Some(writer) = secrets {
+            writer.write(&pending, engine.observer).await?;
+        }
         return engine.deploy_direct(stack, existing).await;
     }
+    let question = |what: &str| {
+        format!(
+            "{what} on stack `{}` in account {}, region {}?",
+            stack.name, options.account, engine.region
+        )
+    };
     let change_set = match engine.prepare(stack, existing, &options.account).await? {
-        Prepared::NoChanges(info) => return Ok(DeployResult::NoChanges(info)),
+        Prepared::NoChanges(info) if !writes => return Ok(DeployResult::NoChanges(info)),
+        Prepared::NoChanges(info) => {
+            let lines = pending_lines(&pending);
+            engine.observer.note(&format!(
+                "the stack has no changes, but its secret does:\n  {}",
+                lines.join("\n  ")
+            ));
+            if !options.yes && !prompt.confirm(&question("Store the changed secret"), "--yes")? {
+                return Err(Error::Aborted(format!(
+                    "stack `{}` and its secret were not changed",
+                    stack.name
+                )));
+            }
+            if let Some(writer) = secrets {
+                writer.write(&pending, engine.observer).await?;
+            }
+            return Ok(DeployResult::NoChanges(info));
+        }
         Prepared::Ready(change_set) => change_set,
     };
     if options.no_execute {
@@ -203,24 +294,31 @@ pub async fn deploy_stack(
         ));
         return Ok(DeployResult::ChangeSetCreated(change_set));
     }
+    for line in pending_lines(&pending) {
+        engine.observer.note(&format!("  {line}"));
+    }
     if !options.yes {
-        let question = format!(
-            "Execute these changes on stack `{}` in account {}, region {}?",
-            stack.name, options.account, engine.region
-        );
-        match prompt.confirm(&question, "--yes") {
+        match prompt.confirm(&question("Execute these changes"), "--yes") {
             Ok(true) => {}
             Ok(false) => {
                 engine.discard(&change_set).await;
+                let secret = if writes { " and its secret" } else { "" };
                 return Err(Error::Aborted(format!(
-                    "stack `{}` was not changed; the change set was deleted",
-                    stack.name
+                    "stack `{}`{secret} {} not changed; the change set was deleted",
+                    stack.name,
+                    if writes { "were" } else { "was" }
                 )));
             }
             Err(err) => {
                 engine.discard(&change_set).await;
                 return Err(err);
             }
+        }
+    }
+    if let Some(writer) = secrets {
+        if let Err(err) = writer.write(&pending, engine.observer).await {
+            engine.discard(&change_set).await;
+            return Err(err);
         }
     }
     engine.execute(stack, &change_set).await

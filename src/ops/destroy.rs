@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Report, Session};
-use crate::aws::secretsmanager::SecretsManager;
+use crate::aws::secretsmanager::{SecretState, SecretsManager};
 use crate::error::{Error, Result};
 use crate::observer::Prompt;
 use crate::plan::{Plan, StackSpec, Step};
@@ -35,7 +35,9 @@ impl Report for DestroyReport {
 }
 
 /// Deletes `selected` (stacks of `plan`, in deploy order: they are deleted in reverse),
-/// asking through `prompt` unless `yes`.
+/// asking through `prompt` unless `yes`, then runs each stack's after-destroy steps; also those
+/// of selected stacks that are already gone but left a secret (an interrupted destroy), so
+/// that running destroy again always converges.
 pub async fn destroy(
     session: &Session,
     engine: &Engine<'_>,
@@ -99,24 +101,66 @@ pub async fn destroy(
             )),
         }
     }
-    if targets.is_empty() {
+    // Secrets of stacks that are gone but whose deletion was never scheduled: a destroy that
+    // was interrupted after the stack was deleted. Destroying again converges.
+    let secrets_client = SecretsManager::new(&session.sdk);
+    let mut leftovers: Vec<&Step> = Vec::new();
+    for stack in selected.iter().filter(|s| report.absent.contains(&s.name)) {
+        for step in &stack.after_destroy {
+            if let Step::DeleteSecret { secret_id, .. } = step {
+                let state = secrets_client.state(secret_id).await.map_err(|err| {
+                    let hint = err.generic_hint();
+                    Error::aws(
+                        format!("cannot read the secret `{secret_id}` in `{}`", plan.region),
+                        err,
+                        hint,
+                    )
+                })?;
+                if state == SecretState::Present {
+                    leftovers.push(step);
+                }
+            }
+        }
+    }
+    if targets.is_empty() && leftovers.is_empty() {
         return Ok(report);
     }
     if !yes {
-        let names = targets
-            .iter()
-            .map(|(_, info)| format!("`{}`", info.name))
-            .collect::<Vec<_>>()
-            .join(" and ");
+        let mut what = Vec::new();
+        if !targets.is_empty() {
+            let names = targets
+                .iter()
+                .map(|(_, info)| format!("`{}`", info.name))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            what.push(format!("Delete stack {names}"));
+        }
+        for step in &leftovers {
+            if let Step::DeleteSecret { secret_id, .. } = step {
+                what.push(format!(
+                    "{} the secret `{secret_id}` of a stack already deleted",
+                    if what.is_empty() { "Delete" } else { "delete" }
+                ));
+            }
+        }
         let question = format!(
-            "Delete stack {names} in account {}, region {}, with all their resources?",
-            session.account, plan.region
+            "{} in account {}, region {}{}?",
+            what.join(" and "),
+            session.account,
+            plan.region,
+            if targets.is_empty() {
+                ""
+            } else {
+                ", with all their resources"
+            }
         );
         if !prompt.confirm(&question, "--yes")? {
             return Err(Error::Aborted("nothing was deleted".into()));
         }
     }
-    let secrets_client = SecretsManager::new(&session.sdk);
+    for step in leftovers {
+        delete_secret(engine, &secrets_client, plan, step, &mut report).await?;
+    }
     for (stack, info) in &targets {
         if classify(&info.status) == StatusClass::InProgress {
             engine.observer.note(&format!(
@@ -125,30 +169,9 @@ pub async fn destroy(
             ));
             engine.wait(&info.id, &info.name, None, false).await?;
         }
-        let mut left = delete(engine, info).await?;
+        let left = delete(engine, info).await?;
         for step in &stack.after_destroy {
-            let Step::DeleteSecret {
-                secret_id,
-                contents,
-            } = step
-            else {
-                continue;
-            };
-            // The secret outlives its stack (DeletionPolicy Retain) so that nodectl deletes it
-            // with a recovery window instead of at once.
-            left.retain(|resource| !resource.contains("(AWS::SecretsManager::Secret)"));
-            if let Some(date) =
-                secrets::schedule_deletion(&secrets_client, &plan.region, secret_id).await?
-            {
-                engine.observer.note(&format!(
-                    "the secret `{secret_id}` ({contents}) is scheduled for deletion on {date}, \
-                     after a {RECOVERY_WINDOW_DAYS}-day recovery window; restore it with `aws \
-                     secretsmanager restore-secret --secret-id {secret_id}`"
-                ));
-                report
-                    .secrets_scheduled_for_deletion
-                    .push(secret_id.clone());
-            }
+            delete_secret(engine, &secrets_client, plan, step, &mut report).await?;
         }
         if !left.is_empty() {
             engine.observer.warn(&format!(
@@ -162,4 +185,35 @@ pub async fn destroy(
         report.left_behind.extend(left);
     }
     Ok(report)
+}
+
+/// Runs a [`Step::DeleteSecret`]: schedules the secret's deletion with a recovery window and
+/// says how to get it back.
+async fn delete_secret(
+    engine: &Engine<'_>,
+    client: &SecretsManager,
+    plan: &Plan,
+    step: &Step,
+    report: &mut DestroyReport,
+) -> Result<()> {
+    let Step::DeleteSecret {
+        secret_id,
+        contents,
+    } = step
+    else {
+        return Ok(());
+    };
+    if let Some(date) = secrets::schedule_deletion(client, &plan.region, secret_id).await? {
+        engine.observer.note(&format!(
+            "the secret `{secret_id}` ({contents}) is scheduled for deletion on {date}, after a \
+             {RECOVERY_WINDOW_DAYS}-day recovery window; restore it with `aws secretsmanager \
+             restore-secret --secret-id {secret_id} --region {}`, or deploy the node again: \
+             nodectl restores and reuses it",
+            plan.region
+        ));
+        report
+            .secrets_scheduled_for_deletion
+            .push(secret_id.clone());
+    }
+    Ok(())
 }

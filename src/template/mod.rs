@@ -120,6 +120,10 @@ const SHARED: &[(&str, &str)] = &[
         "data-volume.json",
         include_str!("../../templates/shared/data-volume.json"),
     ),
+    (
+        "node-identity.json",
+        include_str!("../../templates/shared/node-identity.json"),
+    ),
 ];
 
 /// The embedded text of `templates/shared/<name>`.
@@ -159,6 +163,46 @@ pub fn expand_includes(source: &TemplateSource) -> Result<TemplateSource> {
     })
 }
 
+/// `script` (a user data shell script) without its comment lines, so that the 16 KB EC2 allows
+/// carry code, not documentation: lines whose first non-blank character is `#`, except the
+/// shebang, `# shellcheck` directives and `# ---` part markers, outside heredocs (whose lines
+/// are data). Trailing comments are kept (a `#` inside a line may be data).
+pub fn strip_comments(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut heredoc: Option<String> = None;
+    for (index, line) in script.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim();
+        if let Some(end) = &heredoc {
+            if trimmed == end {
+                heredoc = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        let comment = trimmed.starts_with('#')
+            && !(index == 0 && trimmed.starts_with("#!"))
+            && !trimmed.starts_with("# shellcheck")
+            && !trimmed.starts_with("# ---");
+        if comment {
+            continue;
+        }
+        if let Some(at) = line.find("<<") {
+            let marker: String = line[at + 2..]
+                .trim_start_matches('-')
+                .trim_start()
+                .trim_matches(|c| c == '\'' || c == '"')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !marker.is_empty() && !line[at..].starts_with("<<<") {
+                heredoc = Some(marker);
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 /// Checks that `body`, the template of stack `stack`, fits CloudFormation's inline limit
 /// ([`TEMPLATE_BODY_LIMIT`]); nodectl does not upload templates to S3.
 pub fn check_size(stack: &str, body: &str) -> Result<()> {
@@ -169,6 +213,56 @@ pub fn check_size(stack: &str, body: &str) -> Result<()> {
         stack: stack.to_string(),
         bytes: body.len(),
     })
+}
+
+/// The constraints of `template`'s parameters (`AllowedPattern`, `AllowedValues`, `MinLength`,
+/// `MaxLength`; CloudFormation User Guide, "Parameters") that `values` break: one line per
+/// broken constraint, naming the parameter, never its value. CloudFormation checks these when
+/// the stack is deployed; nodectl checks them before, as the backstop of its own validation.
+pub fn parameter_problems(template: &Template, values: &[(String, String)]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, value) in values {
+        let Some(parameter) = template.parameter(name) else {
+            continue;
+        };
+        let length = value.chars().count() as u64;
+        let raw = parameter.raw;
+        if raw
+            .get("MaxLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|max| length > max)
+        {
+            problems.push(format!("{name} is longer than its MaxLength"));
+        }
+        if raw
+            .get("MinLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|min| length < min)
+        {
+            problems.push(format!("{name} is shorter than its MinLength"));
+        }
+        if let Some(pattern) = parameter.allowed_pattern() {
+            let anchored = format!("^(?:{pattern})$");
+            match regex::Regex::new(&anchored) {
+                Ok(regex) if !regex.is_match(value) => problems.push(format!(
+                    "{name} does not match its AllowedPattern {pattern}"
+                )),
+                Ok(_) => {}
+                Err(_) => {
+                    problems.push(format!("{name} has an AllowedPattern nodectl cannot read"))
+                }
+            }
+        }
+        if let Some(Value::Array(allowed)) = raw.get("AllowedValues") {
+            if !allowed
+                .iter()
+                .any(|a| eval::scalar(a).as_deref() == Some(value.as_str()))
+            {
+                problems.push(format!("{name} is not one of its AllowedValues"));
+            }
+        }
+    }
+    problems
 }
 
 /// A representative physical id of a resource of `kind`, as long as the real ones: what a
@@ -231,6 +325,49 @@ mod tests {
         assert_eq!(
             expand_includes(&bad).unwrap_err().reports()[0].0,
             "template `x.sh` includes `nope.sh`, which is not in templates/shared"
+        );
+    }
+
+    #[test]
+    fn comments_go_but_directives_markers_and_heredocs_stay() {
+        let script = "#!/bin/bash\n# shellcheck disable=SC2016\n# a comment\n  # indented\necho a # kept\n# --- begin part\ncat >f <<'EOF'\n# data\nEOF\n# gone\n";
+        assert_eq!(
+            strip_comments(script),
+            "#!/bin/bash\n# shellcheck disable=SC2016\necho a # kept\n# --- begin part\ncat >f <<'EOF'\n# data\nEOF\n"
+        );
+    }
+
+    #[test]
+    fn parameter_constraints_are_checked_without_showing_values() {
+        let template = Template::from_value(serde_json::json!({
+            "Parameters": {
+                "Repo": {"Type": "String", "AllowedPattern": "^https://[a-z./]+$", "MaxLength": 30},
+                "Kind": {"Type": "String", "AllowedValues": ["gp3", "io2"]},
+                "Name": {"Type": "String", "MinLength": 2}
+            },
+            "Resources": {}
+        }));
+        let values = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(parameter_problems(
+            &template,
+            &values(&[("Repo", "https://a.b/c"), ("Kind", "gp3"), ("Name", "ab")])
+        )
+        .is_empty());
+        assert_eq!(
+            parameter_problems(
+                &template,
+                &values(&[("Repo", "http://x'y"), ("Kind", "gp2"), ("Name", "a")])
+            ),
+            [
+                "Repo does not match its AllowedPattern ^https://[a-z./]+$",
+                "Kind is not one of its AllowedValues",
+                "Name is shorter than its MinLength"
+            ]
         );
     }
 

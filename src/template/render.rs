@@ -10,7 +10,8 @@
 //!    Availability Zone).
 //! 2. **Inserts.** A resource's `Metadata.nodectl.insert` entries `{"file", "at"}` replace the
 //!    string at `at` (a path inside the resource, `/`-separated) by a file of the blueprint's
-//!    folder, its `# nodectl:include` lines expanded (user data, dashboard bodies).
+//!    folder, its `# nodectl:include` lines expanded and, for shell scripts, its comment lines
+//!    dropped ([`super::strip_comments`]): user data, dashboard bodies.
 //! 3. **Repeats.** A resource's `Metadata.nodectl.repeat` entries `{"list", "at", "as", "item"}`
 //!    replace the list at `at` by one copy of `item` per value of the named list the blueprint
 //!    gives, with `${<as>}` in `item`'s strings replaced by the value (a string that is only
@@ -65,8 +66,13 @@ pub fn render(request: &Request) -> Result<Template> {
                 )));
             };
             let text = expand_includes(&load(files.blueprint, file, files.embedded(file))?)?;
+            let text = if file.ends_with(".sh") {
+                super::strip_comments(&text.text)
+            } else {
+                text.text.into_owned()
+            };
             match resource.pointer_mut(&format!("/{at}")) {
-                Some(slot @ Value::String(_)) => *slot = Value::String(text.text.into_owned()),
+                Some(slot @ Value::String(_)) => *slot = Value::String(text),
                 _ => {
                     return Err(defect(format!(
                         "resource {id}: no string at {at} to insert {file}"

@@ -10,7 +10,7 @@ STACK_NAME='${AWS::StackName}'
 REGION='${AWS::Region}'
 DATA_VOLUME_TYPE='${DataVolumeType}'
 DATA_VOLUME_ID='${DataVolumeId}'
-SECRET_ID='${CommonStackName}/node-secrets'
+SECRET_ID='${AWS::StackName}/node-secret'
 NODE_IMAGE='${OffchainNodeImage}'
 NODE_CONFIG_B64='${OffchainNodeConfig}'
 MODEL_REPO='${ModelRepo}'
@@ -24,52 +24,25 @@ ROOT=$(printenv NODECTL_ROOT || true) # empty on the instance
 NODE_DIR=$ROOT/data/allora
 MODEL_DIR=$NODE_DIR/model
 OVERRIDE=$NODE_DIR/compose.override.yaml
+RUN_DIR=$ROOT/run/allora # tmpfs: the files that hold secrets, written again at every start
 
 # nodectl:include prelude.sh
 
-# Fails with reason $2 unless this node's entry of the secret passes the jq test $1.
-secret_has() {
-  jq -e --arg s "$STACK_NAME" ".[\$s] | $1" "$NODE_DIR/.secret" >/dev/null 2>&1 || {
-    rm -f "$NODE_DIR/.secret"
-    fail "secret $SECRET_ID: $2"
-  }
-}
-
-# Writes the node's files (after the clone). The secret goes from the AWS CLI into a 0600 file read
-# by jq: no secret on a command line or in the log; they end up only in config.json and .env
-# (0600). The worker's env_file stays empty (no ALLORA_OFFCHAIN_NODE_CONFIG_JSON); worker-data is
-# in the model dir, where compose resolves the model compose's relative paths.
-write_node_config() {
+# The node's directories on /data, which hold no secret: the keyring (the worker's HOME),
+# worker-data with an empty env_file (no config in the environment), the model's .env as a link
+# to the one write_node_config writes in /run, and the compose override on top of the model's
+# compose file (absolute paths; start_period: the worker waits for a healthy inference server,
+# which trains first).
+prepare_node_dirs() {
   local old_umask
   old_umask=$(umask)
   umask 077
   mkdir -p "$NODE_DIR/keyring" "$MODEL_DIR/worker-data"
   chmod 0700 "$NODE_DIR" "$NODE_DIR/keyring" "$MODEL_DIR/worker-data"
-  aws secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString \
-    --output text --region "$REGION" >"$NODE_DIR/.secret"
-  secret_has 'type == "object"' "not JSON or no entry for node stack $STACK_NAME"
-  secret_has '.mnemonic | type == "string" and test("\\S")' "no mnemonic for node stack $STACK_NAME"
-  secret_has '.modelEnv // {} | all(to_entries[]; (.key | test("^[A-Za-z_][A-Za-z0-9_]*$"))
-    and (.value | type == "string" or type == "number"))' "modelEnv of $STACK_NAME must map names to strings"
-
-  printf '%s' "$NODE_CONFIG_B64" | base64 -d |
-    jq --slurpfile sec "$NODE_DIR/.secret" --arg s "$STACK_NAME" \
-      '.wallet.addressRestoreMnemonic = $sec[0][$s].mnemonic' >"$NODE_DIR/config.json"
-  # .env: the non-secret lines, then the secret ones, escaped for compose's double quotes.
-  {
-    printf '%s' "$MODEL_ENV_B64" | base64 -d
-    echo
-    jq -r --arg s "$STACK_NAME" '.[$s].modelEnv // {} | to_entries[] | "\(.key)=\"\(.value | tostring
-      | gsub("\\\\"; "\\\\") | gsub("\""; "\\\"") | gsub("\\$"; "\\$") | gsub("\n"; "\\n"))\""' \
-      "$NODE_DIR/.secret"
-  } >"$MODEL_DIR/.env"
-  rm -f "$NODE_DIR/.secret"
   : >"$MODEL_DIR/worker-data/env_file"
-  chmod 0600 "$NODE_DIR/config.json" "$MODEL_DIR/.env" "$MODEL_DIR/worker-data/env_file"
-  chown "$NODE_UID:$NODE_UID" "$NODE_DIR/config.json" "$NODE_DIR/keyring" "$MODEL_DIR/worker-data"
-
-  # On top of the model's compose file; absolute paths (relative ones resolve in the model dir).
-  # start_period: the worker waits for a healthy inference server, which trains first.
+  chmod 0600 "$MODEL_DIR/worker-data/env_file"
+  chown "$NODE_UID:$NODE_UID" "$NODE_DIR/keyring" "$MODEL_DIR/worker-data"
+  ln -sfn "$RUN_DIR/model.env" "$MODEL_DIR/.env"
   cat >"$OVERRIDE" <<EOF
 services:
   inference:
@@ -87,12 +60,55 @@ services:
       HOME: /keyring
       ALLORA_OFFCHAIN_NODE_CONFIG_FILE_PATH: /config/config.json
     volumes:
-      - "$NODE_DIR/config.json:/config/config.json:ro"
+      - "$RUN_DIR/config.json:/config/config.json:ro"
       - "$NODE_DIR/keyring:/keyring"
 EOF
   chmod 0644 "$OVERRIDE"
   umask "$old_umask"
 }
+
+# Writes the files that hold this node's secrets into $RUN_DIR (tmpfs; 0700, files 0600):
+# config.json (the generated config with the mnemonic, the worker's) and model.env (the model's
+# .env: the public lines, then the secret ones escaped for compose's double quotes). The secret
+# goes from the AWS CLI into a 0600 file that jq reads and a trap removes on every exit path:
+# never on a command line, in the log or under /data. Runs at boot and before every start of
+# allora-node.service (/run is emptied at reboot). Fails with the reason on stderr, leaving no
+# file behind.
+write_node_config() (
+  set -euo pipefail
+  umask 077
+  mkdir -p "$RUN_DIR"
+  secret=$(mktemp "$RUN_DIR/.secret.XXXXXX")
+  trap 'rm -f "$secret" "$RUN_DIR/config.json.new" "$RUN_DIR/model.env.new"' EXIT
+  aws secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString \
+    --output text --region "$REGION" >"$secret" || {
+    echo "secret $SECRET_ID: cannot read it" >&2
+    exit 1
+  }
+  has() {
+    jq -e --arg s "$STACK_NAME" ".[\$s] | $1" "$secret" >/dev/null 2>&1 || {
+      echo "secret $SECRET_ID: $2" >&2
+      exit 1
+    }
+  }
+  has 'type == "object"' "not JSON or no entry for node stack $STACK_NAME"
+  has '.mnemonic | type == "string" and test("\\S")' "no mnemonic for node stack $STACK_NAME"
+  has '.modelEnv // {} | all(to_entries[]; (.key | test("^[A-Za-z_][A-Za-z0-9_]*$"))
+    and (.value | type == "string" or type == "number"))' "modelEnv of $STACK_NAME must map names to strings"
+  printf '%s' "$NODE_CONFIG_B64" | base64 -d |
+    jq --slurpfile sec "$secret" --arg s "$STACK_NAME" \
+      '.wallet.addressRestoreMnemonic = $sec[0][$s].mnemonic' >"$RUN_DIR/config.json.new"
+  {
+    printf '%s' "$MODEL_ENV_B64" | base64 -d
+    echo
+    jq -r --arg s "$STACK_NAME" '.[$s].modelEnv // {} | to_entries[] | "\(.key)=\"\(.value | tostring
+      | gsub("\\\\"; "\\\\") | gsub("\""; "\\\"") | gsub("\\$"; "\\$") | gsub("\n"; "\\n"))\""' \
+      "$secret"
+  } >"$RUN_DIR/model.env.new"
+  chown "$NODE_UID:$NODE_UID" "$RUN_DIR/config.json.new"
+  mv -f "$RUN_DIR/config.json.new" "$RUN_DIR/config.json"
+  mv -f "$RUN_DIR/model.env.new" "$RUN_DIR/model.env"
+)
 # --- end write_node_config
 
 log "starting (stack $STACK_NAME, data volume type $DATA_VOLUME_TYPE)"
@@ -139,7 +155,16 @@ for f in compose.yaml compose.yml docker-compose.yaml docker-compose.yml; do
 done
 [ -n "$MODEL_COMPOSE" ] || fail "$MODEL_REPO has no compose file (compose.yaml or docker-compose.yml)"
 log "writing the node configuration"
-write_node_config
+prepare_node_dirs
+err=$(write_node_config 2>&1) || fail "$err"
+# Written again from the secret before every start of the service (/run is emptied at reboot).
+{
+  printf '#!/bin/bash\n# allora-node-config: /run/allora/config.json and model.env from the node secret\n'
+  declare -p STACK_NAME REGION SECRET_ID NODE_CONFIG_B64 MODEL_ENV_B64 RUN_DIR NODE_UID
+  declare -f write_node_config
+  echo 'write_node_config'
+} >/usr/local/sbin/allora-node-config
+chmod 0700 /usr/local/sbin/allora-node-config
 compose() {
   docker compose -p allora -f "$MODEL_COMPOSE" -f "$OVERRIDE" "$@"
 }
@@ -159,6 +184,7 @@ RequiresMountsFor=/data
 Type=oneshot
 RemainAfterExit=yes
 WorkingDirectory=$MODEL_DIR
+ExecStartPre=/usr/local/sbin/allora-node-config
 ExecStart=$COMPOSE_CMD up -d --build --remove-orphans
 ExecStop=$COMPOSE_CMD down
 TimeoutStartSec=20min

@@ -205,6 +205,91 @@ pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     Ok((config, warnings))
 }
 
+/// A value that reaches the user data script in single quotes and the compose override in
+/// double quotes: no quotes, backslashes, dollar signs or whitespace.
+fn plain(key: &str, value: &str) -> std::result::Result<(), validate::Problem> {
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || "'\"\\`$".contains(c))
+    {
+        Err((
+            format!("`{value}` contains a quote, backslash, dollar sign or whitespace"),
+            format!("{key} reaches the instance's setup script: use a plain value"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `name` is a shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_env_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `value` is a git branch, tag or commit nodectl passes on: 1 to 128 of
+/// `A-Za-z0-9._/-`, not starting with `.`, `/` or `-` (the template's `ModelRepoRef` pattern).
+fn git_ref(value: &str) -> bool {
+    (1..=128).contains(&value.len())
+        && !value.starts_with(['.', '/', '-'])
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+}
+
+/// `MODEL_REPO`: an `https://` git URL (TLS: the repository's code runs on the node) without
+/// user information (credentials in the URL would reach the template, the user data, the
+/// cloud-init log and `.git/config`), at most 512 characters of `A-Za-z0-9._~%+/-` after the
+/// host (the template's `ModelRepo` pattern).
+fn model_repo(value: &str) -> std::result::Result<(), validate::Problem> {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return Err((
+            format!("`{value}` is not a URL"),
+            "use the repository's https:// URL, e.g. \
+             https://github.com/allora-network/basic-coin-prediction-node"
+                .into(),
+        ));
+    };
+    if scheme != "https" {
+        return Err((
+            format!("`{scheme}://` is not allowed: nodectl clones over TLS only (https://)"),
+            "use the repository's https:// URL; the code it holds runs on the node".into(),
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err((
+            "the URL holds credentials (user information before `@`), which would be copied \
+             into the template, the user data, the boot log and .git/config (value hidden)"
+                .into(),
+            "use a public repository URL; for a private one, give the node read access another \
+             way (a deploy key, or a token kept in the node's secret), never in MODEL_REPO"
+                .into(),
+        ));
+    }
+    let (host, port) = authority.rsplit_once(':').unwrap_or((authority, ""));
+    let path = &rest[authority.len()..];
+    let ok = value.len() <= 512
+        && host.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+        && (port.is_empty() || (port.len() <= 5 && port.chars().all(|c| c.is_ascii_digit())))
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._~%+/-".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            format!("`{value}` is not an https:// git URL nodectl can pass on"),
+            "use https://HOST/PATH with letters, digits and `._~%+/-` only (at most 512 \
+             characters)"
+                .into(),
+        ))
+    }
+}
+
 fn parse_ports(value: &str) -> std::result::Result<Vec<u16>, validate::Problem> {
     let mut ports = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -309,14 +394,15 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
     let node_rpcs = list(r.text("ALLORA_WALLET_NODE_RPC"));
     let node_grpcs = list(r.text("ALLORA_WALLET_NODE_GRPC"));
 
-    // MODEL_ENV_VARS: KEY="value" lines, parsed as dotenv; secret-like names go to Secrets
-    // Manager, the rest into the template.
+    // MODEL_ENV_VARS: KEY="value" lines, parsed as dotenv; every value is secret (Secrets
+    // Manager) except those NODECTL_PUBLIC_MODEL_ENV names, which go into the template.
+    let public = secrets::public_model_env(r.settings());
     let mut model_env = Vec::new();
     let mut model_env_secrets = BTreeMap::new();
     if let Some(setting) = r.setting("MODEL_ENV_VARS") {
         for item in dotenvy::from_read_iter(setting.value.as_bytes()) {
             match item {
-                Ok((name, value)) if secrets::is_secret_name(&name) => {
+                Ok((name, value)) if !public.contains(&name) => {
                     model_env_secrets.insert(name, SecretValue::new(value));
                 }
                 Ok((name, value)) => model_env.push((name, value)),
@@ -333,29 +419,45 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         }
     }
 
+    r.checked("NODECTL_PUBLIC_MODEL_ENV", |value| {
+        match value
+            .split(',')
+            .map(str::trim)
+            .find(|name| !name.is_empty() && !is_env_name(name))
+        {
+            Some(name) => Err((
+                format!("`{name}` is not a variable name"),
+                "list MODEL_ENV_VARS names separated by commas, e.g. \"TOKEN,TIMEFRAME\"".into(),
+            )),
+            None => Ok(()),
+        }
+    });
     // These values reach the user data script in single quotes and the compose override in
     // double quotes: no quotes, backslashes or whitespace.
     for key in [
-        "MODEL_REPO",
-        "MODEL_REPO_REF",
         "ALLORA_OFFCHAIN_NODE_TAG",
         "ALLORA_WORKER_INFERENCE_ENDPOINT",
         "ALLORA_WORKER_TOKEN",
     ] {
-        r.checked(key, |value| {
-            if value
-                .chars()
-                .any(|c| c.is_whitespace() || "'\"\\`$".contains(c))
-            {
-                Err((
-                    format!("`{value}` contains a quote, backslash, dollar sign or whitespace"),
-                    format!("{key} reaches the instance's setup script: use a plain value"),
-                ))
-            } else {
-                Ok(())
-            }
-        });
+        r.checked(key, |value| plain(key, value));
     }
+    r.checked("MODEL_REPO", |value| {
+        plain("MODEL_REPO", value)?;
+        model_repo(value)
+    });
+    r.checked("MODEL_REPO_REF", |value| {
+        plain("MODEL_REPO_REF", value)?;
+        if value.is_empty() || git_ref(value) {
+            Ok(())
+        } else {
+            Err((
+                format!("`{value}` is not a branch, tag or commit"),
+                "use letters, digits, `.`, `_`, `/` and `-` (at most 128), e.g. main, v1.2.0 or \
+                 a commit id"
+                    .into(),
+            ))
+        }
+    });
     let worker_topics = r.checked("ALLORA_WORKER_TOPIC_ID", parse_topics);
     let reputer_topics = match r.setting("ALLORA_REPUTER_TOPIC_ID") {
         Some(s) if !s.value.trim().is_empty() => {

@@ -80,6 +80,11 @@ pub(super) const NODE_KEYS: &[KeySpec] = &[
         "KEY=\"value\" lines for the inference server",
     ),
     key(
+        "NODECTL_PUBLIC_MODEL_ENV",
+        Some(super::secrets::PUBLIC_MODEL_ENV_DEFAULT),
+        "MODEL_ENV_VARS names whose values are not secret, comma-separated",
+    ),
+    key(
         "ALLORA_WALLET_ADDRESS_KEY_NAME",
         Some("worker"),
         "wallet key name",

@@ -99,15 +99,7 @@ impl Blueprint for Allora {
             .filter_map(|spec| settings.get(spec.name))
             .map(|setting| setting.value)
             .collect();
-        if let Some(setting) = settings.get("MODEL_ENV_VARS") {
-            for line in setting.value.lines() {
-                if let Some((name, value)) = line.split_once('=') {
-                    if secrets::is_secret_name(name) {
-                        found.push(value.to_string());
-                    }
-                }
-            }
-        }
+        found.extend(secrets::model_env_secrets(settings));
         found
     }
 }
@@ -169,7 +161,6 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         blueprint,
         NodeStacks {
             common_stack: COMMON_STACK,
-            node_stack_prefix: SINGLE_NODE_STACK,
             node_stack: config.single_node_stack(),
             node_parameters,
             lists: vec![("IngressPorts", ports)],

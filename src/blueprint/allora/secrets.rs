@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::error::{ConfigIssue, Error, Result, Source};
 use crate::secrets::{SecretContent, SecretValue, Stored};
+use crate::settings::Settings;
 
 /// The key of the wallet mnemonic.
 pub(super) const MNEMONIC_KEY: &str = "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC";
@@ -54,16 +55,41 @@ pub(super) fn check_mnemonic(value: &str, source: Source) -> Mnemonic {
     Mnemonic::Value(SecretValue::new(words.join(" ")))
 }
 
-/// Whether a `MODEL_ENV_VARS` variable name looks like a credential: `CG_API_KEY`,
-/// `*_TOKEN`, anything with SECRET, PASSWORD, MNEMONIC or PRIVATE. A bare `TOKEN` (the coin,
-/// `TOKEN="ETH"` in the upstream sample) is not.
-pub(super) fn is_secret_name(name: &str) -> bool {
-    let name = name.trim().to_ascii_uppercase();
-    name.ends_with("_KEY")
-        || name.ends_with("_TOKEN")
-        || ["SECRET", "PASSWORD", "MNEMONIC", "PRIVATE"]
-            .iter()
-            .any(|word| name.contains(word))
+/// The key that lists the `MODEL_ENV_VARS` names whose values are not secret.
+pub(super) const PUBLIC_MODEL_ENV_KEY: &str = "NODECTL_PUBLIC_MODEL_ENV";
+
+/// Its default: the settings of the default model repository,
+/// allora-network/basic-coin-prediction-node (its `.env.example`), none of which is a
+/// credential. Every other `MODEL_ENV_VARS` value is secret.
+pub(super) const PUBLIC_MODEL_ENV_DEFAULT: &str =
+    "TOKEN,TRAINING_DAYS,TIMEFRAME,MODEL,REGION,DATA_PROVIDER";
+
+/// The `MODEL_ENV_VARS` names whose values are public: `NODECTL_PUBLIC_MODEL_ENV` when set
+/// (empty: none), else [`PUBLIC_MODEL_ENV_DEFAULT`]. Every other value is secret: stored in
+/// Secrets Manager, never in a template, and masked in everything nodectl prints.
+pub(super) fn public_model_env(settings: &Settings) -> Vec<String> {
+    let list = settings
+        .get(PUBLIC_MODEL_ENV_KEY)
+        .map(|setting| setting.value)
+        .unwrap_or_else(|| PUBLIC_MODEL_ENV_DEFAULT.to_string());
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The secret values of `MODEL_ENV_VARS` (all but the public ones), for redaction.
+pub(super) fn model_env_secrets(settings: &Settings) -> Vec<String> {
+    let public = public_model_env(settings);
+    let Some(setting) = settings.get("MODEL_ENV_VARS") else {
+        return Vec::new();
+    };
+    dotenvy::from_read_iter(setting.value.as_bytes())
+        .filter_map(|item| item.ok())
+        .filter(|(name, _)| !public.contains(name))
+        .map(|(_, value)| value)
+        .collect()
 }
 
 /// An Allora node's entry.
@@ -131,7 +157,7 @@ impl SecretContent for Wallet {
     }
 
     fn contents(&self) -> &'static str {
-        "wallet mnemonics, model API keys"
+        "the wallet mnemonic and model API keys"
     }
 
     fn describe(&self, secret_id: &str, node: &str, stored: &Stored) -> String {
@@ -204,18 +230,29 @@ mod tests {
     }
 
     #[test]
-    fn secret_names() {
-        for name in [
-            "CG_API_KEY",
-            "HF_TOKEN",
-            "DB_PASSWORD",
-            "WALLET_MNEMONIC",
-            "PRIVATE_KEY",
-        ] {
-            assert!(is_secret_name(name), "{name}");
-        }
-        for name in ["TOKEN", "MODEL", "REGION", "KEYRING_BACKEND", "TIMEFRAME"] {
-            assert!(!is_secret_name(name), "{name}");
-        }
+    fn every_model_env_value_is_secret_unless_public() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        let text = "MODEL_ENV_VARS='\nTOKEN=\"ETH\"\nCOINGECKO_APIKEY=\"k1\"\nHF_TOKEN_READ=\"k2\"\nSEED_PHRASE=\"k3\"\nDB_PASS=\"k4\"\nAUTH=\"k5\"\nINTERVAL=\"5m\"\n'\n";
+        std::fs::write(&path, text).unwrap();
+        let settings = |extra: &[(&str, &str)]| {
+            let env = extra
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Settings::load(&path, env, Default::default()).unwrap()
+        };
+        assert_eq!(
+            model_env_secrets(&settings(&[])),
+            ["k1", "k2", "k3", "k4", "k5", "5m"]
+        );
+        assert_eq!(
+            model_env_secrets(&settings(&[(PUBLIC_MODEL_ENV_KEY, "TOKEN,INTERVAL")])),
+            ["k1", "k2", "k3", "k4", "k5"]
+        );
+        assert_eq!(
+            model_env_secrets(&settings(&[(PUBLIC_MODEL_ENV_KEY, "")])).len(),
+            7
+        );
     }
 }

@@ -427,7 +427,6 @@ fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
         blueprint,
         NodeStacks {
             common_stack: COMMON_STACK,
-            node_stack_prefix: SINGLE_NODE_STACK,
             node_stack: config.single_node_stack(),
             node_parameters,
             lists: Vec::new(),

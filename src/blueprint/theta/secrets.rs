@@ -42,7 +42,7 @@ impl SecretContent for Password {
     }
 
     fn contents(&self) -> &'static str {
-        "edge node passwords"
+        "the edge node password"
     }
 
     fn describe(&self, id: &str, node: &str, stored: &Stored) -> String {
