@@ -179,8 +179,9 @@ pub fn strip_comments(script: &str) -> String {
             out.push_str(line);
             continue;
         }
+        let shebang = index == 0 && trimmed.starts_with("#!");
         let comment = trimmed.starts_with('#')
-            && !(index == 0 && trimmed.starts_with("#!"))
+            && !shebang
             && !trimmed.starts_with("# shellcheck")
             && !trimmed.starts_with("# ---");
         if comment {
