@@ -24,6 +24,10 @@ use crate::observer::Observer;
 /// The replacement text for a redacted secret.
 pub const REDACTED: &str = "****";
 
+/// Values that are placeholders of the upstream samples, not secrets (the account id and
+/// mnemonic placeholder, `CG_API_KEY="secret"`): masking them would garble messages.
+pub const NOT_SECRETS: &[&str] = &["xxxxxxxxxxx", "secret", ""];
+
 /// The name of a node's secret: `<node stack>/node-secret` (the name the common stack's
 /// NodeAccess policy lets that node's role read).
 pub fn secret_name(node_stack: &str) -> String {
@@ -250,7 +254,9 @@ pub async fn write(
         .content
         .entry(current.as_ref().and_then(Option::as_ref))?;
     for value in secret.content.values(&entry) {
-        observer.secret(value);
+        if !NOT_SECRETS.contains(&value) {
+            observer.secret(value);
+        }
     }
     let document = serde_json::json!({ &secret.node: entry }).to_string();
     match current {

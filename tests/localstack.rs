@@ -45,8 +45,8 @@ fn deploy_redeploy_update_and_destroy() {
     assert!(out.stderr.contains(
         "changes to stack `allora-edge-common` (account 000000000000, region us-east-1):"
     ));
-    assert!(out.stderr.lines().any(|l| l.contains("InstanceRole")
-        && l.contains("AWS::IAM::Role")
+    assert!(out.stderr.lines().any(|l| l.contains("NodeAccess")
+        && l.contains("AWS::IAM::ManagedPolicy")
         && l.ends_with("CREATE_COMPLETE")));
     assert!(out
         .stderr
@@ -58,14 +58,7 @@ fn deploy_redeploy_update_and_destroy() {
     assert_eq!(keys(&file), ["allora-edge-common"]);
     assert_eq!(
         keys(&file["allora-edge-common"]),
-        [
-            "InstanceProfileArn",
-            "InstanceProfileName",
-            "InstanceRoleARN",
-            "InstanceRoleName",
-            "NodeSecretsName",
-            "Region"
-        ]
+        ["NodeAccessPolicyArn", "Region"]
     );
 
     // deploy single-node: merged into the same file.
@@ -90,6 +83,9 @@ fn deploy_redeploy_update_and_destroy() {
             "DashboardName",
             "DataVolumeId",
             "InstanceId",
+            "InstanceProfileName",
+            "InstanceRoleARN",
+            "NodeSecretName",
             "PublicIp",
             "Region",
             "SecurityGroupId",

@@ -21,6 +21,8 @@ mod cli;
 mod config;
 mod cost;
 mod engine;
+mod identity;
+mod lifecycle;
 mod localstack;
 mod moto;
 mod render;

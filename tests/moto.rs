@@ -9,10 +9,7 @@
 use aws_sdk_cloudformation::types::TemplateStage;
 use serde_json::Value;
 
-use crate::support::{
-    create_node_secret_as_cloudformation_would, describe_group, describe_instance, read_json,
-    runtime, Emulator, Workspace,
-};
+use crate::support::{describe_group, describe_instance, read_json, runtime, Emulator, Workspace};
 
 #[test]
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
@@ -24,7 +21,6 @@ fn deploys_what_the_blueprint_declares() {
             "deploy", "common", "--yes", "--method", "direct", "-O", "out.json",
         ])
         .success();
-    create_node_secret_as_cloudformation_would(&emulator);
     let out = workspace.run(&[
         "deploy",
         "single-node",
@@ -103,8 +99,8 @@ fn deploys_what_the_blueprint_declares() {
         vec![("tcp".to_string(), 9010, 9010, vec!["0.0.0.0/0".to_string()])]
     );
 
-    // The instance: the configured type, running, in the node's subnet, with the common
-    // stack's instance profile.
+    // The instance: the configured type, running, in the node's subnet, with the node's own
+    // instance profile.
     let instance = &describe_instance(&rt, &ec2, &text(&node["InstanceId"]));
     assert_eq!(
         instance.instance_type().map(|t| t.as_str()),
@@ -115,9 +111,14 @@ fn deploys_what_the_blueprint_declares() {
         Some("running")
     );
     assert_eq!(instance.subnet_id(), Some(text(&node["SubnetId"]).as_str()));
-    assert_eq!(
-        instance.iam_instance_profile().and_then(|p| p.arn()),
-        Some(text(&common["InstanceProfileArn"]).as_str())
+    let profile_name = text(&node["InstanceProfileName"]);
+    assert!(
+        instance
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .is_some_and(|arn| arn.ends_with(&format!("instance-profile/{profile_name}"))),
+        "{:?}",
+        instance.iam_instance_profile()
     );
     let root = instance
         .block_device_mappings()
@@ -133,20 +134,30 @@ fn deploys_what_the_blueprint_declares() {
     assert_eq!(volumes.volumes()[0].size(), Some(46));
     assert_eq!(volumes.volumes()[0].encrypted(), Some(true));
 
-    // The IAM role (EC2 may assume it) and the instance profile that holds it.
+    // The node's IAM role (EC2 may assume it), tagged with its stack, and the instance profile
+    // that holds it.
+    let role_name = text(&node["InstanceRoleARN"])
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
     let role = rt
-        .block_on(
-            iam.get_role()
-                .role_name(text(&common["InstanceRoleName"]))
-                .send(),
-        )
+        .block_on(iam.get_role().role_name(&role_name).send())
         .unwrap();
-    let trust = urlencoding_decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    let role = role.role().unwrap();
+    let trust = urlencoding_decode(role.assume_role_policy_document().unwrap());
     assert!(trust.contains("ec2.amazonaws.com"), "{trust}");
+    assert!(
+        role.tags()
+            .iter()
+            .any(|t| t.key() == "NodectlNodeStack" && t.value() == "allora-single-node"),
+        "{:?}",
+        role.tags()
+    );
     let profile = rt
         .block_on(
             iam.get_instance_profile()
-                .instance_profile_name(text(&common["InstanceProfileName"]))
+                .instance_profile_name(&profile_name)
                 .send(),
         )
         .unwrap();
@@ -157,33 +168,41 @@ fn deploys_what_the_blueprint_declares() {
         .iter()
         .map(|r| r.role_name())
         .collect();
-    assert_eq!(roles, vec![text(&common["InstanceRoleName"]).as_str()]);
-    let policy = rt
+    assert_eq!(roles, vec![role_name.as_str()]);
+
+    // The common stack's NodeAccess policy: a node reads its own secret and signals its own
+    // stack, both named by its role's NodectlNodeStack tag.
+    let policy_arn = text(&common["NodeAccessPolicyArn"]);
+    let version = rt
+        .block_on(iam.get_policy().policy_arn(&policy_arn).send())
+        .unwrap()
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .unwrap()
+        .to_string();
+    let document = rt
         .block_on(
-            iam.get_role_policy()
-                .role_name(text(&common["InstanceRoleName"]))
-                .policy_name("SignalNodeStacks")
+            iam.get_policy_version()
+                .policy_arn(&policy_arn)
+                .version_id(version)
                 .send(),
         )
-        .map(|p| urlencoding_decode(p.policy_document()))
         .unwrap();
-    assert!(policy.contains("cloudformation:SignalResource"), "{policy}");
+    let document = urlencoding_decode(document.policy_version().unwrap().document().unwrap());
     assert!(
-        policy.contains(":cloudformation:us-east-1:123456789012:stack/allora-single-node*/*"),
-        "SignalResource is scoped to the node stacks: {policy}"
+        document.contains(
+            ":secretsmanager:us-east-1:123456789012:secret:${aws:PrincipalTag/NodectlNodeStack}/node-secret-??????"
+        ) && document.contains(
+            ":cloudformation:us-east-1:123456789012:stack/${aws:PrincipalTag/NodectlNodeStack}/*"
+        ) && !document.contains("secretsmanager:*"),
+        "{document}"
     );
 
     // Exports namespaced by the common stack's name, imported by the node stack.
     let exports = rt.block_on(cfn.list_exports().send()).unwrap();
     let mut names: Vec<&str> = exports.exports().iter().filter_map(|e| e.name()).collect();
     names.sort();
-    assert_eq!(
-        names,
-        vec![
-            "allora-edge-common-InstanceProfileName",
-            "allora-edge-common-InstanceRoleArn"
-        ]
-    );
+    assert_eq!(names, vec!["allora-edge-common-NodeAccessPolicyArn"]);
 
     // What moto drops is checked in the templates CloudFormation received.
     let template = |stack: &str| -> Value {
@@ -197,35 +216,19 @@ fn deploys_what_the_blueprint_declares() {
             .unwrap();
         serde_json::from_str(body.template_body().unwrap()).unwrap()
     };
-    let common_template = template("allora-edge-common");
-    let role_properties = &common_template["Resources"]["InstanceRole"]["Properties"];
+    let node_template = template("allora-single-node");
+    let resources = &node_template["Resources"];
+    let role_properties = &resources["InstanceRole"]["Properties"];
     let managed = serde_json::to_string(&role_properties["ManagedPolicyArns"]).unwrap();
     assert!(managed.contains("AmazonSSMManagedInstanceCore"));
     assert!(managed.contains("CloudWatchAgentServerPolicy"));
-    let read_secret = rt
-        .block_on(
-            iam.get_role_policy()
-                .role_name(text(&common["InstanceRoleName"]))
-                .policy_name("ReadNodeSecrets")
-                .send(),
-        )
-        .map(|p| urlencoding_decode(p.policy_document()))
-        .unwrap();
     assert!(
-        read_secret.contains("secretsmanager:GetSecretValue")
-            && !read_secret.contains("secretsmanager:*")
-            && read_secret.contains(
-                ":secretsmanager:us-east-1:123456789012:secret:allora-edge-common/node-secrets-??????"
-            ),
-        "the role may read the node secret only: {read_secret}"
+        managed.contains("allora-edge-common-NodeAccessPolicyArn")
+            || managed.contains("NodeAccessPolicyArn")
     );
-    let inline = serde_json::to_string(&role_properties["Policies"]).unwrap();
-    assert!(!inline.contains("\"Resource\":\"*\""), "{inline}");
-
-    let node_template = template("allora-single-node");
-    let resources = &node_template["Resources"];
     let instance = &resources["Instance"]["Properties"];
     assert_eq!(instance["MetadataOptions"]["HttpTokens"], "required");
+    assert_eq!(instance["MetadataOptions"]["HttpPutResponseHopLimit"], 1);
     assert_eq!(instance["Monitoring"], true);
     assert_eq!(instance["BlockDeviceMappings"][0]["Ebs"]["Encrypted"], true);
     assert_eq!(instance["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"], 46);
@@ -339,7 +342,6 @@ fn several_nodes_share_one_common_stack() {
     workspace
         .run(&["deploy", "common", "--yes", "--method", "direct", "-q"])
         .success();
-    create_node_secret_as_cloudformation_would(&emulator);
     for node in ["", "node-2"] {
         let out = workspace.run_with(
             &[
@@ -364,34 +366,29 @@ fn several_nodes_share_one_common_stack() {
             .as_str()
             .is_some_and(|id| id.starts_with("i-")));
     }
-    // Both nodes' entries live side by side in the common stack's one secret.
+    // Each node has its own secret, holding its own entry only.
     let rt = runtime();
     let secrets = aws_sdk_secretsmanager::Client::new(&rt.block_on(emulator.sdk()));
-    let stored = rt
-        .block_on(
-            secrets
-                .get_secret_value()
-                .secret_id("allora-edge-common/node-secrets")
-                .send(),
-        )
-        .unwrap();
-    let stored: Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
-    let mut entries: Vec<&str> = stored
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    entries.sort();
-    assert_eq!(entries, ["allora-single-node", "allora-single-node-node-2"]);
-    assert_eq!(
-        stored["allora-single-node"]["mnemonic"],
-        crate::support::TEST_MNEMONIC
-    );
-    assert_eq!(
-        stored["allora-single-node"]["modelEnv"]["CG_API_KEY"],
-        "secret"
-    );
+    for stack in ["allora-single-node", "allora-single-node-node-2"] {
+        let stored = rt
+            .block_on(
+                secrets
+                    .get_secret_value()
+                    .secret_id(format!("{stack}/node-secret"))
+                    .send(),
+            )
+            .unwrap();
+        let stored: Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+        let entries: Vec<&str> = stored
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(entries, [stack]);
+        assert_eq!(stored[stack]["mnemonic"], crate::support::TEST_MNEMONIC);
+        assert_eq!(stored[stack]["modelEnv"]["CG_API_KEY"], "secret");
+    }
     let out = workspace.run_with(&["status"], &[("NODECTL_NODE_NAME", "node-2")]);
     out.success();
     let lines: Vec<&str> = out.stdout.lines().collect();

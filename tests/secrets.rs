@@ -103,7 +103,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     out.success();
     check("deploy", &out);
     assert!(out.stderr.contains(
-        "stored the wallet mnemonic and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-edge-common/node-secrets` (values not shown)\n"
+        "stored the wallet mnemonic and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-single-node/node-secret` (values not shown)\n"
     ), "{}", out.stderr);
     clean(
         "the outputs file",
@@ -128,7 +128,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
         .block_on(
             aws_sdk_secretsmanager::Client::new(&sdk)
                 .get_secret_value()
-                .secret_id("allora-edge-common/node-secrets")
+                .secret_id("allora-single-node/node-secret")
                 .send(),
         )
         .unwrap();
@@ -147,7 +147,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     out.success();
     check("redeploy", &out);
     assert!(out.stderr.contains(
-        "unchanged: the wallet mnemonic and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-edge-common/node-secrets` (values not shown)\n"
+        "unchanged: the wallet mnemonic and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-single-node/node-secret` (values not shown)\n"
     ), "{}", out.stderr);
 
     let out = workspace.run_with(&["destroy", "--yes", "-v"], &env);
@@ -155,13 +155,13 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     check("destroy", &out);
     assert!(
         out.stderr.contains(
-            "the secret `allora-edge-common/node-secrets` (wallet mnemonics, model API keys) is scheduled for deletion on "
+            "the secret `allora-single-node/node-secret` (the wallet mnemonic and model API keys) is scheduled for deletion on "
         ),
         "{}",
         out.stderr
     );
     assert!(out.stderr.contains(
-        "after a 7-day recovery window; restore it with `aws secretsmanager restore-secret --secret-id allora-edge-common/node-secrets`\n"
+        "after a 7-day recovery window; restore it with `aws secretsmanager restore-secret --secret-id allora-single-node/node-secret --region us-east-1`, or deploy the node again: nodectl restores and reuses it\n"
     ));
     assert!(
         !out.stderr.contains("left these resources behind"),
@@ -204,7 +204,7 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
         "stack `theta-edge-common` is CREATE_COMPLETE\n",
         "default VPC vpc-",
         "stored the edge node password of `theta-edge-single-node-mainnet` in the Secrets \
-         Manager secret `theta-edge-common/node-secrets` (value not shown)\n",
+         Manager secret `theta-edge-single-node-mainnet/node-secret` (value not shown)\n",
         "stack `theta-edge-single-node-mainnet` is CREATE_COMPLETE\n",
     ] {
         assert!(out.stderr.contains(expected), "{expected}\n{}", out.stderr);
@@ -241,7 +241,7 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
             .block_on(
                 secrets
                     .get_secret_value()
-                    .secret_id("theta-edge-common/node-secrets")
+                    .secret_id("theta-edge-single-node-mainnet/node-secret")
                     .send(),
             )
             .unwrap();
@@ -258,7 +258,7 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
     check("redeploy", &out);
     assert!(out.stderr.contains(
         "unchanged: the edge node password of `theta-edge-single-node-mainnet` in the Secrets \
-         Manager secret `theta-edge-common/node-secrets` (value not shown)\n"
+         Manager secret `theta-edge-single-node-mainnet/node-secret` (value not shown)\n"
     ));
     assert!(out.stderr.contains(
         "keeping the network of the deployed stack `theta-edge-single-node-mainnet`: VpcId=vpc-"
@@ -272,8 +272,8 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
     out.success();
     check("destroy", &out);
     assert!(out.stderr.contains(
-        "the secret `theta-edge-common/node-secrets` (edge node passwords) is scheduled for \
-         deletion on "
+        "the secret `theta-edge-single-node-mainnet/node-secret` (the edge node password) is \
+         scheduled for deletion on "
     ));
     // Regression: the JSON report lists the secret whose deletion was scheduled.
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -283,7 +283,7 @@ fn the_theta_password_reaches_secrets_manager_and_nothing_else() {
             "deleted": ["theta-edge-single-node-mainnet", "theta-edge-common"],
             "absent": [],
             "leftBehind": [],
-            "secretsScheduledForDeletion": ["theta-edge-common/node-secrets"],
+            "secretsScheduledForDeletion": ["theta-edge-single-node-mainnet/node-secret"],
         })
     );
     assert!(

@@ -436,8 +436,7 @@ mod moto {
     use serde_json::Value;
 
     use crate::support::{
-        create_secret_as_cloudformation_would, describe_group, describe_instance, read_json,
-        runtime, theta_sample, Emulator, Workspace,
+        describe_group, describe_instance, read_json, runtime, theta_sample, Emulator, Workspace,
     };
 
     const PASSWORD: &str = "canary-edge-password-5d2b";
@@ -496,7 +495,6 @@ mod moto {
             "deploy", "common", "--yes", "--method", "direct", "-O", "out.json",
         ]);
         out.success();
-        create_secret_as_cloudformation_would(&emulator, REGION, "theta-edge-common");
         for (name, kind, iops, _) in VARIANTS {
             let iops = iops.max(&3000).to_string();
             let mut env = vec![
@@ -553,7 +551,6 @@ mod moto {
             default_vpc.vpc_id().unwrap().to_string(),
             default_vpc.cidr_block().unwrap().to_string(),
         );
-        let profile = text(&file["theta-edge-common"]["InstanceProfileName"]);
 
         for (name, kind, iops, throughput) in VARIANTS {
             let outputs = &file[stack(name).as_str()];
@@ -574,7 +571,8 @@ mod moto {
                 "{kind}: only the three RPC ports, from the VPC"
             );
 
-            // The instance: type, subnet of the default VPC, instance profile, tags.
+            // The instance: type, subnet of the default VPC, its own instance profile, tags.
+            let profile = text(&outputs["InstanceProfileName"]);
             let instance = &describe_instance(&rt, &ec2, &text(&outputs["InstanceId"]));
             assert_eq!(
                 instance.instance_type().map(|t| t.as_str()),
@@ -694,22 +692,24 @@ mod moto {
             }
         }
 
-        // The secret: one entry per node; the configured password, generated ones elsewhere.
-        let secret = rt
-            .block_on(
-                secrets
-                    .get_secret_value()
-                    .secret_id("theta-edge-common/node-secrets")
-                    .send(),
-            )
-            .unwrap();
-        let entries: Value = serde_json::from_str(secret.secret_string().unwrap()).unwrap();
-        assert_eq!(
-            entries["theta-edge-single-node-mainnet"]["password"],
-            PASSWORD
-        );
+        // The secrets: one per node, each with its own entry; the configured password,
+        // generated ones elsewhere.
+        let entry = |name: &str| -> Value {
+            let secret = rt
+                .block_on(
+                    secrets
+                        .get_secret_value()
+                        .secret_id(format!("{}/node-secret", stack(name)))
+                        .send(),
+                )
+                .unwrap();
+            let document: Value = serde_json::from_str(secret.secret_string().unwrap()).unwrap();
+            assert_eq!(document.as_object().unwrap().len(), 1, "{name}: one entry");
+            document[stack(name).as_str()].clone()
+        };
+        assert_eq!(entry("")["password"], PASSWORD);
         for name in ["io1", "io2", "store"] {
-            let generated = entries[stack(name).as_str()]["password"].as_str().unwrap();
+            let generated = entry(name)["password"].as_str().unwrap().to_string();
             assert_eq!(generated.len(), 32);
             assert_ne!(generated, PASSWORD);
         }
@@ -717,17 +717,21 @@ mod moto {
         // Destroy: the node stacks, then the common stack; nothing is left.
         for (name, _, _, _) in VARIANTS {
             workspace.set("NODECTL_NODE_NAME", name);
-            workspace
-                .run(&["destroy", "single-node", "--yes"])
-                .success();
+            let out = workspace.run(&["destroy", "single-node", "--yes"]);
+            out.success();
+            assert!(
+                out.stderr.contains(&format!(
+                    "the secret `{}/node-secret` (the edge node password) is scheduled for \
+                     deletion",
+                    stack(name)
+                )),
+                "{}",
+                out.stderr
+            );
         }
         workspace.set("NODECTL_NODE_NAME", "");
         let out = workspace.run(&["destroy", "common", "--yes"]);
         out.success();
-        assert!(out.stderr.contains(
-            "the secret `theta-edge-common/node-secrets` (edge node passwords) is scheduled for \
-             deletion"
-        ));
         for (name, _, _, _) in VARIANTS {
             let outputs = &file[stack(name).as_str()];
             let state = describe_instance(&rt, &ec2, &text(&outputs["InstanceId"]))
@@ -746,15 +750,20 @@ mod moto {
                 stack(name)
             );
         }
-        let described = rt
-            .block_on(
-                secrets
-                    .describe_secret()
-                    .secret_id("theta-edge-common/node-secrets")
-                    .send(),
-            )
-            .unwrap();
-        assert!(described.deleted_date().is_some(), "scheduled for deletion");
+        for (name, _, _, _) in VARIANTS {
+            let described = rt
+                .block_on(
+                    secrets
+                        .describe_secret()
+                        .secret_id(format!("{}/node-secret", stack(name)))
+                        .send(),
+                )
+                .unwrap();
+            assert!(
+                described.deleted_date().is_some(),
+                "{name}: scheduled for deletion"
+            );
+        }
         let status = workspace.run(&["status", "--output", "json"]);
         status.success();
         let rows: Value = serde_json::from_str(&status.stdout).unwrap();

@@ -194,9 +194,6 @@ pub fn detect(settings: &Settings) -> Result<&'static dyn Blueprint> {
     }
 }
 
-/// Values that are placeholders, not secrets: masking them would garble messages.
-const NOT_SECRETS: &[&str] = &[PLACEHOLDER, "secret", ""];
-
 /// The secret values of the configuration, for redaction: every blueprint's secrets (so that
 /// nothing leaks before the blueprint is known) and credentials put in the file by mistake.
 pub fn secrets(settings: &Settings) -> Vec<String> {
@@ -212,7 +209,9 @@ pub fn secrets(settings: &Settings) -> Vec<String> {
         );
     for value in values {
         let value = value.trim().trim_matches('"').trim_matches('\'');
-        if !NOT_SECRETS.contains(&value) && !found.iter().any(|known| known == value) {
+        if !crate::secrets::NOT_SECRETS.contains(&value)
+            && !found.iter().any(|known| known == value)
+        {
             found.push(value.to_string());
         }
     }

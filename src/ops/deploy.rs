@@ -252,6 +252,9 @@ pub async fn deploy_stack_with(
         Some(writer) if !options.no_execute => writer.pending(stack).await?,
         _ => Vec::new(),
     };
+    for (secret, _) in pending.iter().filter(|(_, what)| !what.writes()) {
+        engine.observer.note(&secret.describe(&Stored::Unchanged));
+    }
     let writes = pending.iter().any(|(_, what)| what.writes());
     if options.method == Method::Direct {
         if let Some(writer) = secrets {

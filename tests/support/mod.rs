@@ -249,6 +249,16 @@ impl Workspace {
         self.command(args, &[]).spawn().expect("start nodectl")
     }
 
+    /// Starts nodectl with `args` and extra environment variables, without waiting for it.
+    pub fn spawn_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Child {
+        self.command(args, extra).spawn().expect("start nodectl")
+    }
+
+    /// The environment nodectl runs in here, as `(key, value)`.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        self.env.clone()
+    }
+
     /// Runs nodectl with `args` and extra environment variables for this run only.
     pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
         self.command(args, extra)
@@ -513,32 +523,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// Creates the common stack's node secret as CloudFormation would. Only for moto, whose
-/// CloudFormation silently skips `AWS::SecretsManager::Secret` (`../shared/reference/moto.md`
-/// section 3); LocalStack creates it from the template.
-pub fn create_node_secret_as_cloudformation_would(emulator: &Emulator) {
-    create_secret_as_cloudformation_would(emulator, "us-east-1", "allora-edge-common");
-}
-
-/// [`create_node_secret_as_cloudformation_would`] for the common stack `common_stack` in
-/// `region`.
-pub fn create_secret_as_cloudformation_would(
-    emulator: &Emulator,
-    region: &str,
-    common_stack: &str,
-) {
-    let rt = runtime();
-    let client = aws_sdk_secretsmanager::Client::new(&rt.block_on(emulator.sdk_in(region)));
-    rt.block_on(
-        client
-            .create_secret()
-            .name(format!("{common_stack}/node-secrets"))
-            .secret_string("{}")
-            .send(),
-    )
-    .expect("create the node secret");
 }
 
 /// The upstream Theta sample (`lib/theta/sample-configs/.env-sample-full`, branch v1) with its
