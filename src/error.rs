@@ -34,8 +34,11 @@ pub enum ExitCode {
     /// 6: `nodectl check` found violations, or `deploy` refused to deploy because of them
     /// (before any AWS request).
     ChecksFailed = 6,
-    /// 130: interrupted (Ctrl-C); CloudFormation goes on with any operation already started.
+    /// 130: interrupted (Ctrl-C, SIGINT); CloudFormation goes on with any operation already
+    /// started.
     Interrupted = 130,
+    /// 143: terminated (SIGTERM, as CI runners and `timeout` send); CloudFormation goes on.
+    Terminated = 143,
 }
 
 /// Every exit code with its one-line meaning, in order: the source of the table in `nodectl
@@ -72,6 +75,10 @@ pub const EXIT_CODES: &[(ExitCode, &str)] = &[
     (
         ExitCode::Interrupted,
         "interrupted (Ctrl-C); CloudFormation goes on with an operation already started",
+    ),
+    (
+        ExitCode::Terminated,
+        "terminated (SIGTERM, e.g. a cancelled CI job); CloudFormation goes on likewise",
     ),
 ];
 
@@ -283,6 +290,17 @@ pub enum Error {
         hint: String,
     },
 
+    /// Another operation changed a stack while nodectl waited to execute its change set.
+    #[error("another operation changed stack `{stack}` in `{region}` while this deploy waited; its change set was not executed ({detail})")]
+    ConcurrentChange {
+        /// The stack.
+        stack: String,
+        /// The region.
+        region: String,
+        /// What CloudFormation said.
+        detail: String,
+    },
+
     /// A stack to deploy needs a stack that is not deployed (or not usable).
     #[error("stack `{stack}` needs stack `{needs}`, which {state} in `{region}`")]
     NeedsStack {
@@ -324,9 +342,14 @@ pub enum Error {
     #[error("aborted: {0}")]
     Aborted(String),
 
-    /// Ctrl-C.
-    #[error("interrupted")]
-    Interrupted,
+    /// Ctrl-C (SIGINT) or SIGTERM.
+    #[error("{}{}", if *.terminated { "terminated (SIGTERM)" } else { "interrupted" }, match .waiting { Some((stack, state)) => format!(" while waiting for stack `{stack}` ({state})"), None => String::new() })]
+    Interrupted {
+        /// SIGTERM rather than SIGINT.
+        terminated: bool,
+        /// The stack being waited for and its state, if any.
+        waiting: Option<(String, String)>,
+    },
 
     /// `nodectl check` (or the check before a deploy) found violations.
     #[error("{summary}")]
@@ -379,7 +402,10 @@ impl Error {
             Error::StackFailed { .. } => ExitCode::FailedState,
             Error::Timeout { .. } => ExitCode::Timeout,
             Error::ChecksFailed { .. } => ExitCode::ChecksFailed,
-            Error::Interrupted => ExitCode::Interrupted,
+            Error::Interrupted {
+                terminated: true, ..
+            } => ExitCode::Terminated,
+            Error::Interrupted { .. } => ExitCode::Interrupted,
             _ => ExitCode::Error,
         }
     }
@@ -417,6 +443,14 @@ impl Error {
                 vec![(self.to_string(), Some(hint))]
             }
             Error::StackState { hint, .. } => vec![(self.to_string(), Some(hint.clone()))],
+            Error::ConcurrentChange { .. } => vec![(
+                self.to_string(),
+                Some(
+                    "someone else deployed or changed the stack at the same time: see what it \
+                     is doing with `nodectl status`, then run the deploy again"
+                        .into(),
+                ),
+            )],
             Error::NeedsStack { needs_id, .. } => vec![(
                 self.to_string(),
                 Some(format!(
@@ -467,13 +501,24 @@ impl Error {
                 ),
             )],
             Error::Aborted(_) => vec![(self.to_string(), None)],
-            Error::Interrupted => vec![(
-                "interrupted".into(),
+            Error::Interrupted { waiting: None, .. } => vec![(
+                self.to_string(),
                 Some(
                     "CloudFormation goes on with any stack operation already started; run \
                      `nodectl status` to follow it"
                         .into(),
                 ),
+            )],
+            Error::Interrupted {
+                waiting: Some((stack, _)),
+                ..
+            } => vec![(
+                self.to_string(),
+                Some(format!(
+                    "CloudFormation goes on with stack `{stack}`: follow it with `nodectl \
+                     status`, or run the same command again to wait for it and finish (what \
+                     is already deployed is kept)"
+                )),
             )],
             Error::Io { .. } => vec![(self.to_string(), None)],
             Error::ChecksFailed { details, hint, .. } => {

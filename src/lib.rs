@@ -58,7 +58,11 @@ where
     let printer = Printer::terminal(cli.global.output.format(), verbosity);
     init_logging(&printer, cli.global.verbose);
 
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let printer = std::sync::Arc::new(printer);
+    // Two workers: the command runs on this thread (a prompt may block it), the signal
+    // handler on a worker, so Ctrl-C and SIGTERM act at once, even at a prompt.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -72,17 +76,44 @@ where
             return error::ExitCode::Error as i32;
         }
     };
-    let result = runtime.block_on(async {
-        tokio::select! {
-            result = commands::dispatch(&cli, &printer) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
-        }
-    });
-    match result {
+    runtime.spawn(exit_on_signal(printer.clone()));
+    let result = runtime.block_on(commands::dispatch(&cli, &printer));
+    let code = match result {
         Ok(()) => error::ExitCode::Success as i32,
         Err(err) => {
             printer.error(&err);
             err.exit_code() as i32
+        }
+    };
+    aws::report_calls();
+    code
+}
+
+/// On SIGINT (Ctrl-C) or SIGTERM (what CI runners and `timeout` send): says what CloudFormation
+/// is still doing and how to resume, then exits with 130 or 143. CloudFormation goes on with
+/// any operation already started; files nodectl writes are replaced atomically, so none is
+/// left half written.
+async fn exit_on_signal(printer: std::sync::Arc<Printer>) {
+    let terminated = wait_for_signal().await;
+    let err = Error::Interrupted {
+        terminated,
+        waiting: printer.waiting_on(),
+    };
+    printer.error(&err);
+    std::process::exit(err.exit_code() as i32);
+}
+
+/// Waits for SIGINT (`false`) or SIGTERM (`true`).
+async fn wait_for_signal() -> bool {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => false,
+            _ = term.recv() => true,
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            false
         }
     }
 }

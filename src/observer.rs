@@ -20,8 +20,9 @@ pub trait Observer: Sync {
         self.note(&event.line());
     }
 
-    /// What is being waited for right now (a spinner on a terminal).
-    fn waiting(&self, what: &str);
+    /// Stack `stack` is being waited for, in state `state` (`CREATE_IN_PROGRESS`, `change set
+    /// CREATE_PENDING`): a spinner on a terminal, and what an interruption reports.
+    fn waiting(&self, stack: &str, state: &str);
 
     /// The wait is over.
     fn done_waiting(&self);

@@ -90,25 +90,45 @@ pub struct Printer {
     stdout: Sink,
     stderr: Sink,
     interactive: bool,
-    input: Mutex<Box<dyn BufRead + Send>>,
+    input: Input,
     secrets: Arc<Mutex<Vec<String>>>,
     spinner: Mutex<Option<ProgressBar>>,
+    waiting: Mutex<Option<(String, String)>>,
 }
 
+/// Where answers to prompts come from.
+enum Input {
+    /// The controlling terminal, `/dev/tty` (the question is written there too): prompts work
+    /// when stderr goes to a pipe (`nodectl deploy ... 2>&1 | tee log`).
+    Terminal,
+    /// Canned answers (tests).
+    Buffer(Mutex<std::io::Cursor<Vec<u8>>>),
+}
+
+/// The controlling terminal of the process.
+const TERMINAL: &str = "/dev/tty";
+
 impl Printer {
-    /// A printer on the real stdout and stderr. Prompts are possible only when stdin and
-    /// stderr are both terminals; the spinner only when stderr is a terminal.
+    /// A printer on the real stdout and stderr. Prompts are possible only when stdin is a
+    /// terminal and the process has a controlling terminal (`/dev/tty`), where they are asked and
+    /// answered; the spinner only when stderr is a terminal.
     pub fn terminal(format: OutputFormat, verbosity: Verbosity) -> Self {
-        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        let interactive = std::io::stdin().is_terminal()
+            && std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(TERMINAL)
+                .is_ok();
         Printer {
             format,
             verbosity,
             stdout: Sink::Stdout,
             stderr: Sink::Stderr,
             interactive,
-            input: Mutex::new(Box::new(std::io::BufReader::new(std::io::stdin()))),
+            input: Input::Terminal,
             secrets: Arc::new(Mutex::new(Vec::new())),
             spinner: Mutex::new(None),
+            waiting: Mutex::new(None),
         }
     }
 
@@ -122,11 +142,12 @@ impl Printer {
             stdout: Sink::Buffer(captured.stdout.clone()),
             stderr: Sink::Buffer(captured.stderr.clone()),
             interactive: answers.is_some(),
-            input: Mutex::new(Box::new(std::io::Cursor::new(
+            input: Input::Buffer(Mutex::new(std::io::Cursor::new(
                 answers.unwrap_or_default().as_bytes().to_vec(),
             ))),
             secrets: Arc::new(Mutex::new(Vec::new())),
             spinner: Mutex::new(None),
+            waiting: Mutex::new(None),
         };
         (printer, captured)
     }
@@ -274,19 +295,43 @@ impl Printer {
             ));
         }
         self.clear_spinner();
-        self.stderr
-            .write_all(format!("{} [y/N] ", self.redact(question)).as_bytes());
+        let prompt = format!("{} [y/N] ", self.redact(question));
         let mut answer = String::new();
-        self.input
-            .lock()
-            .expect("lock")
-            .read_line(&mut answer)
-            .map_err(|source| Error::Io {
-                action: "read the answer from",
-                path: "stdin".into(),
-                source,
-            })?;
+        let io = |source| Error::Io {
+            action: "ask on",
+            path: TERMINAL.into(),
+            source,
+        };
+        match &self.input {
+            Input::Terminal => {
+                let mut tty = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(TERMINAL)
+                    .map_err(io)?;
+                tty.write_all(prompt.as_bytes())
+                    .and_then(|_| tty.flush())
+                    .map_err(io)?;
+                std::io::BufReader::new(tty)
+                    .read_line(&mut answer)
+                    .map_err(io)?;
+            }
+            Input::Buffer(answers) => {
+                self.stderr.write_all(prompt.as_bytes());
+                answers
+                    .lock()
+                    .expect("lock")
+                    .read_line(&mut answer)
+                    .map_err(io)?;
+            }
+        }
         Ok(is_yes(&answer))
+    }
+
+    /// The stack being waited for and its state, while a wait is on: what an interruption
+    /// reports.
+    pub fn waiting_on(&self) -> Option<(String, String)> {
+        self.waiting.lock().expect("lock").clone()
     }
 }
 
@@ -303,11 +348,22 @@ impl Observer for Printer {
         self.info(&event.line());
     }
 
-    fn waiting(&self, what: &str) {
-        self.spinner(what);
+    fn waiting(&self, stack: &str, state: &str) {
+        let now = Some((stack.to_string(), state.to_string()));
+        let changed = {
+            let mut waiting = self.waiting.lock().expect("lock");
+            let changed = *waiting != now;
+            *waiting = now;
+            changed
+        };
+        if changed {
+            tracing::debug!("waiting for stack `{stack}`: {state}");
+        }
+        self.spinner(&format!("{stack}: {state}"));
     }
 
     fn done_waiting(&self) {
+        *self.waiting.lock().expect("lock") = None;
         self.clear_spinner();
     }
 

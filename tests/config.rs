@@ -499,3 +499,28 @@ fn a_parameter_over_the_cloudformation_limit_is_refused_before_any_request() {
          hint: configure fewer topics or shorter values\n",
     );
 }
+
+#[test]
+fn an_outputs_file_that_is_not_a_json_object_is_refused_before_any_request() {
+    let tripwire = Tripwire::new();
+    let mut workspace = Workspace::new(&sample_with(&[]));
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    workspace.set("AWS_ACCESS_KEY_ID", "testing");
+    workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
+    std::fs::write(workspace.path("out.json"), "[\"not\", \"an object\"]").unwrap();
+    let out = workspace.run(&["deploy", "all", "--yes", "--outputs-file", "out.json"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.ends_with(
+            "error: cannot merge outputs into `out.json`: it is not a JSON object\n\
+             hint: it was left as it is; move it away or pass another --outputs-file\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(tripwire.connections(), 0, "an AWS request was made");
+    assert_eq!(
+        std::fs::read_to_string(workspace.path("out.json")).unwrap(),
+        "[\"not\", \"an object\"]"
+    );
+}

@@ -123,7 +123,8 @@ fn engine(cfn: Client, printer: &Printer) -> Engine<'_> {
         cfn: CloudFormation::new(cfn),
         observer: printer,
         region: REGION.into(),
-        poll: PollConfig::default(),
+        // The CDK's intervals (2 s to 15 s): the timings these sequences were written for.
+        poll: PollConfig::CDK,
         timeout: None,
     }
 }
@@ -1719,10 +1720,11 @@ async fn a_stack_that_stays_in_progress_times_out_after_30_minutes() {
     );
     assert!(hint.expect("a hint").contains("nodectl status"));
     // Polls back off to at most 15 s ± 20 % (never a busy loop, never a hidden cap): 100 to 160
-    // polls in 30 minutes; the engine describes once more for the status it reports.
+    // polls in 30 minutes; the last of them is the look after the timeout that decides between
+    // the stack's end and "still in progress" (a stack and its events, like every poll).
     let polls = events.num_calls();
     assert!((100..=160).contains(&polls), "{polls} polls");
-    assert_eq!(status.num_calls(), polls + 1);
+    assert_eq!(status.num_calls(), polls);
     // The two events once; then a "still in progress" note about once a minute.
     assert_eq!(count_lines(&captured, |l| l.starts_with("2026-")), 2);
     let notes = count_lines(&captured, |l| {
@@ -2021,4 +2023,187 @@ async fn imports_are_read_across_pages_and_other_errors_are_errors() {
         .expect_err("access denied is an error");
     assert_eq!(err.code.as_deref(), Some("AccessDenied"));
     assert_eq!(denied.num_calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. Retries, refusals and the timeout (issue: the stack engine survives faults)
+// ---------------------------------------------------------------------------------------------
+
+/// DescribeChangeSet of the pending update with `ExecutionStatus` `execution`.
+fn change_set_executing(execution: &'static str) -> DescribeChangeSetOutput {
+    DescribeChangeSetOutput::builder()
+        .change_set_id(CHANGE_SET_ID)
+        .stack_id(STACK_ID)
+        .stack_name(STACK)
+        .status(ChangeSetStatus::CreateComplete)
+        .execution_status(aws_sdk_cloudformation::types::ExecutionStatus::from(
+            execution,
+        ))
+        .set_changes(Some(vec![resource_change(
+            ChangeAction::Modify,
+            "Instance",
+            Some(Replacement::False),
+        )]))
+        .build()
+}
+
+/// The reply to a processed ExecuteChangeSet is lost; the SDK retries, and CloudFormation
+/// refuses the retry with `InvalidChangeSetStatus` (the stack is already updating). nodectl
+/// reads the change set back (`ExecutionStatus` `EXECUTE_IN_PROGRESS`: its own execution) and
+/// follows the update to its end instead of failing while the stack updates.
+#[tokio::test(start_paused = true)]
+async fn a_refused_retry_of_an_executed_change_set_is_followed_to_success() {
+    let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
+    let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
+    let describe_change_set = mock!(Client::describe_change_set)
+        .sequence()
+        .output(|| change_set_executing("AVAILABLE"))
+        .output(|| change_set_executing("EXECUTE_IN_PROGRESS"))
+        .build();
+    let execute = mock!(Client::execute_change_set).then_http_response(|| {
+        aws_error(
+            "InvalidChangeSetStatus",
+            "ChangeSet [arn] cannot be executed in its current status of [EXECUTE_IN_PROGRESS]",
+        )
+    });
+    let status = by_id(STACK_ID)
+        .sequence()
+        .output(|| described(stack(STACK_ID, "UPDATE_IN_PROGRESS")))
+        .output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")))
+        .build();
+    let e1 = event("e1", 0, STACK, "UPDATE_IN_PROGRESS", Some("User Initiated"));
+    let e2 = event("e2", 5, STACK, "UPDATE_COMPLETE", None);
+    let events = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| history(&[]))
+        .output({
+            let e1 = e1.clone();
+            move || history(&[e1.clone()])
+        })
+        .output(move || history(&[e1.clone(), e2.clone()]))
+        .build();
+    let cfn = client(&[
+        &existing,
+        &create,
+        &describe_change_set,
+        &execute,
+        &status,
+        &events,
+    ]);
+    let (printer, _captured) = printer(None);
+
+    let result = deploy_plan(
+        &engine(cfn, &printer),
+        &printer,
+        options(Method::ChangeSet, true),
+    )
+    .await;
+
+    let DeployResult::Deployed(info) = result.expect("the update went through") else {
+        panic!("expected Deployed");
+    };
+    assert_eq!(info.status, "UPDATE_COMPLETE");
+    assert_eq!(execute.num_calls(), 1);
+    assert_eq!(
+        describe_change_set.num_calls(),
+        2,
+        "once to review, once to read the refused execution back"
+    );
+}
+
+/// Another deploy executed its own change set on the stack while this one waited at the
+/// prompt: this change set is `OBSOLETE` and its execution refused. nodectl says so, and
+/// executes nothing.
+#[tokio::test(start_paused = true)]
+async fn a_change_set_made_obsolete_by_another_deploy_is_a_clear_error() {
+    let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
+    let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
+    let describe_change_set = mock!(Client::describe_change_set)
+        .sequence()
+        .output(|| change_set_executing("AVAILABLE"))
+        .output(|| change_set_executing("OBSOLETE"))
+        .build();
+    let execute = mock!(Client::execute_change_set).then_http_response(|| {
+        aws_error(
+            "InvalidChangeSetStatus",
+            "ChangeSet [arn] cannot be executed in its current status of [OBSOLETE]",
+        )
+    });
+    let events = mock!(Client::describe_stack_events).then_output(|| history(&[]));
+    let cfn = client(&[&existing, &create, &describe_change_set, &execute, &events]);
+    let (printer, _captured) = printer(None);
+
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, true),
+        )
+        .await,
+    );
+
+    assert_eq!(err.exit_code(), ExitCode::Error);
+    assert_eq!(
+        report(&err),
+        (
+            format!(
+                "another operation changed stack `{STACK}` in `{REGION}` while this deploy \
+                 waited; its change set was not executed (its change set is OBSOLETE: \
+                 InvalidChangeSetStatus: ChangeSet [arn] cannot be executed in its current \
+                 status of [OBSOLETE])"
+            ),
+            Some(
+                "someone else deployed or changed the stack at the same time: see what it is \
+                 doing with `nodectl status`, then run the deploy again"
+                    .into()
+            )
+        )
+    );
+}
+
+/// Every status poll is throttled until `--timeout` (20 s) elapses, while the stack completes
+/// behind the throttling: the last look after the timeout sees `CREATE_COMPLETE`, and the
+/// deploy succeeds instead of exiting 5 ("still in progress"). No poll runs past the timeout
+/// (the SDK's own retries included).
+#[tokio::test(start_paused = true)]
+async fn a_stack_that_settles_behind_throttled_polls_is_a_success_not_a_timeout() {
+    let start = tokio::time::Instant::now();
+    let not_found = by_name().then_http_response(stack_not_found);
+    let create = mock!(Client::create_stack)
+        .match_requests(|r| r.stack_name() == Some(STACK))
+        .then_output(|| CreateStackOutput::builder().stack_id(STACK_ID).build());
+    let status = by_id(STACK_ID).then_http_response(move || {
+        if start.elapsed() < Duration::from_secs(20) {
+            throttled()
+        } else {
+            let body = "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><DescribeStacksResult><Stacks><member><StackId>".to_string()
+                + STACK_ID
+                + "</StackId><StackName>"
+                + STACK
+                + "</StackName><StackStatus>CREATE_COMPLETE</StackStatus><CreationTime>2026-11-21T10:15:00Z</CreationTime></member></Stacks></DescribeStacksResult></DescribeStacksResponse>";
+            Response::new(StatusCode::try_from(200).unwrap(), SdkBody::from(body))
+        }
+    });
+    let events = mock!(Client::describe_stack_events).then_output(|| history(&[]));
+    // nodectl's production retries: 7 attempts with backoff, inside every poll.
+    let cfn = client_with(
+        RuleMode::MatchAny,
+        production_retries(),
+        &[&not_found, &create, &status, &events],
+    );
+    let (printer, _captured) = printer(None);
+    let mut engine = engine(cfn, &printer);
+    engine.timeout = Some(Duration::from_secs(20));
+
+    let result = deploy_plan(&engine, &printer, options(Method::Direct, true)).await;
+
+    let DeployResult::Deployed(info) = result.expect("the stack completed") else {
+        panic!("expected Deployed");
+    };
+    assert_eq!(info.status, "CREATE_COMPLETE");
+    assert!(
+        start.elapsed() < Duration::from_secs(20 + 5),
+        "decided right after the timeout: {:?}",
+        start.elapsed()
+    );
 }

@@ -28,5 +28,6 @@ mod moto;
 mod render;
 mod scan;
 mod secrets;
+mod signals;
 mod theta;
 mod userdata;

@@ -96,6 +96,9 @@ pub struct ChangeSetPage {
     pub status: String,
     /// `StatusReason`, if any.
     pub reason: Option<String>,
+    /// `ExecutionStatus`: `AVAILABLE`, `EXECUTE_IN_PROGRESS`, `EXECUTE_COMPLETE`,
+    /// `EXECUTE_FAILED`, `OBSOLETE`, `UNAVAILABLE`.
+    pub execution_status: String,
     /// The resource changes of this page.
     pub rows: Vec<ChangeRow>,
     /// `NextToken`, when there are more changes.
@@ -150,7 +153,11 @@ impl CloudFormation {
 
     /// A client over `sdk`.
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
-        CloudFormation::new(Client::new(sdk))
+        CloudFormation::new(Client::from_conf(
+            aws_sdk_cloudformation::config::Builder::from(sdk)
+                .interceptor(super::CallCounter)
+                .build(),
+        ))
     }
 
     /// Describes `stack` (name or id); `Ok(None)` when it does not exist (`ValidationError`
@@ -376,9 +383,72 @@ impl CloudFormation {
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default(),
             reason: output.status_reason().map(str::to_string),
+            execution_status: output
+                .execution_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
             rows,
             next: output.next_token().map(str::to_string),
         })
+    }
+
+    /// The id and stack id of the change set `name` of `stack` (DescribeChangeSet by name), if
+    /// it exists (`ChangeSetNotFound` otherwise).
+    pub async fn change_set_by_name(
+        &self,
+        stack: &str,
+        name: &str,
+    ) -> Result<Option<(String, String)>, AwsError> {
+        match self
+            .client
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(Some((
+                output.change_set_id().unwrap_or(name).to_string(),
+                output.stack_id().unwrap_or(stack).to_string(),
+            ))),
+            Err(err) => {
+                let err = AwsError::from_sdk(err);
+                if err.code.as_deref() == Some("ChangeSetNotFound") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// The stack id of the newest stack-level event of `stack` whose `ClientRequestToken` is
+    /// `token` (DescribeStackEvents, first page): whether a CreateStack or UpdateStack with that
+    /// token started an operation on it.
+    pub async fn started_by(&self, stack: &str, token: &str) -> Result<Option<String>, AwsError> {
+        let output = match self
+            .client
+            .describe_stack_events()
+            .stack_name(stack)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(err) => {
+                let err = AwsError::from_sdk(err);
+                return if err.is_stack_not_found() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
+            }
+        };
+        Ok(output
+            .stack_events()
+            .iter()
+            .find(|event| event.client_request_token() == Some(token))
+            .and_then(|event| event.stack_id())
+            .map(str::to_string))
     }
 
     /// Executes the change set `id` (ExecuteChangeSet, with `token` as its

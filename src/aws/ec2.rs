@@ -20,7 +20,11 @@ impl Ec2 {
     /// A client over `sdk`.
     pub fn new(sdk: &SdkConfig) -> Self {
         Ec2 {
-            client: aws_sdk_ec2::Client::new(sdk),
+            client: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(sdk)
+                    .interceptor(super::CallCounter)
+                    .build(),
+            ),
         }
     }
 

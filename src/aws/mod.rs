@@ -63,6 +63,61 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
     loader.load().await
 }
 
+/// The AWS API calls of this process by `Service.Operation`, each attempt counted (SDK
+/// retries included).
+static CALLS: std::sync::Mutex<std::collections::BTreeMap<String, u32>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// An SDK interceptor that counts every attempt of every call (`CALLS`), for [`report_calls`].
+#[derive(Debug, Clone, Copy)]
+pub struct CallCounter;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "nodectl-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(metadata) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+        {
+            let key = format!("{}.{}", metadata.service(), metadata.name());
+            *CALLS.lock().expect("lock").entry(key).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The AWS API calls made so far: `(Service.Operation, attempts)`, sorted.
+pub fn calls() -> Vec<(String, u32)> {
+    CALLS
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(name, count)| (name.clone(), *count))
+        .collect()
+}
+
+/// Logs the AWS API calls of this command at debug level (`-v`): the total, then each
+/// operation's count.
+pub fn report_calls() {
+    let calls = calls();
+    if calls.is_empty() {
+        return;
+    }
+    let total: u32 = calls.iter().map(|(_, count)| count).sum();
+    let each = calls
+        .iter()
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::debug!("AWS API calls: {total} ({each})");
+}
+
 /// RFC 3339 UTC with whole seconds, e.g. `2026-11-22T10:15:02Z`.
 pub fn format_time(time: &aws_smithy_types::DateTime) -> String {
     use aws_smithy_types::date_time::Format;

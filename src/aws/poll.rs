@@ -25,17 +25,27 @@ pub struct PollConfig {
 }
 
 impl Default for PollConfig {
-    /// 2 s growing to 15 s, as the CDK polls stack events every 2 s
-    /// (`stack-activity-monitor.ts`) and backs off to 15 s (`../shared/reference/cli-anchors.md`).
+    /// 250 ms growing (by half, with jitter) to 5 s while nothing happens, and back to 250 ms
+    /// after every new event: a stack that settles in a fraction of a second is noticed at once,
+    /// a 20-minute wait costs about one DescribeStacks and one DescribeStackEvents every 5 s.
+    /// (The CDK polls every 2 s and backs off to 15 s, [`PollConfig::CDK`], which adds up to
+    /// 15 s after a long wait ends.)
     fn default() -> Self {
         PollConfig {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(15),
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(5),
         }
     }
 }
 
 impl PollConfig {
+    /// The CDK's intervals: 2 s growing to 15 s (`stack-activity-monitor.ts`,
+    /// `../shared/reference/cli-anchors.md`).
+    pub const CDK: PollConfig = PollConfig {
+        initial: Duration::from_secs(2),
+        max: Duration::from_secs(15),
+    };
+
     /// The default, or `NODECTL_POLL_INTERVAL_MS` as the initial interval and four times it as
     /// the maximum (used by the test suite against local emulators, where stacks settle in
     /// about a second).
@@ -95,6 +105,12 @@ impl Poller {
         self.timeout.is_some_and(|limit| self.elapsed() >= limit)
     }
 
+    /// The time left before the timeout (`None`: no timeout).
+    pub fn remaining(&self) -> Option<Duration> {
+        self.timeout
+            .map(|limit| limit.saturating_sub(self.elapsed()))
+    }
+
     /// Something changed: poll at the initial interval again.
     pub fn progressed(&mut self) {
         self.interval = self.config.initial;
@@ -115,14 +131,21 @@ impl Poller {
         self.interval = (self.interval * 2).min(TRANSIENT_CAP);
     }
 
-    /// Sleeps for the interval ± 20 %.
+    /// Sleeps for the interval ± 20 %, never past the timeout.
     pub async fn sleep(&self) {
-        tokio::time::sleep(jitter(self.interval)).await;
+        tokio::time::sleep(self.bounded(jitter(self.interval))).await;
     }
 
-    /// Sleeps for exactly the interval.
+    /// Sleeps for exactly the interval, never past the timeout.
     pub async fn sleep_exact(&self) {
-        tokio::time::sleep(self.interval).await;
+        tokio::time::sleep(self.bounded(self.interval)).await;
+    }
+
+    fn bounded(&self, wait: Duration) -> Duration {
+        match self.remaining() {
+            Some(left) => wait.min(left),
+            None => wait,
+        }
     }
 }
 

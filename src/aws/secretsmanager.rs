@@ -37,7 +37,11 @@ impl SecretsManager {
     /// A client over `sdk`.
     pub fn new(sdk: &SdkConfig) -> Self {
         SecretsManager {
-            client: aws_sdk_secretsmanager::Client::new(sdk),
+            client: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(sdk)
+                    .interceptor(super::CallCounter)
+                    .build(),
+            ),
         }
     }
 
@@ -96,7 +100,8 @@ impl SecretsManager {
                     .build()
             })
             .collect();
-        self.client
+        match self
+            .client
             .create_secret()
             .name(id)
             .description(description)
@@ -105,43 +110,67 @@ impl SecretsManager {
             .client_request_token(token)
             .send()
             .await
-            .map_err(AwsError::from_sdk)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // A retry after a lost reply: the secret exists with what this call stored
+            // (CreateSecret `ClientRequestToken`; AWS Secrets Manager API Reference).
+            Err(err) => self.holds(id, value, AwsError::from_sdk(err)).await,
+        }
+    }
+
+    /// `Ok` when secret `id` holds `value` (read back after `err`), else `err`.
+    async fn holds(&self, id: &str, value: &str, err: AwsError) -> Result<(), AwsError> {
+        match self.get_string(id).await {
+            Ok(Some(current)) if current == value => Ok(()),
+            _ => Err(err),
+        }
     }
 
     /// Cancels the scheduled deletion of secret `id` (RestoreSecret); restoring a secret that
     /// is not scheduled for deletion changes nothing.
     pub async fn restore(&self, id: &str) -> Result<(), AwsError> {
-        self.client
-            .restore_secret()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(AwsError::from_sdk)?;
-        Ok(())
+        match self.client.restore_secret().secret_id(id).send().await {
+            Ok(_) => Ok(()),
+            // A retry after a lost reply finds the secret restored already.
+            Err(err) => match self.state(id).await {
+                Ok(SecretState::Present) => Ok(()),
+                _ => Err(AwsError::from_sdk(err)),
+            },
+        }
     }
 
     /// Stores `value` as the new current version of secret `id` (PutSecretValue, with `token`
     /// as its `ClientRequestToken`: 32 to 64 characters).
     pub async fn put_string(&self, id: &str, value: &str, token: &str) -> Result<(), AwsError> {
-        self.client
+        match self
+            .client
             .put_secret_value()
             .secret_id(id)
             .secret_string(value)
             .client_request_token(token)
             .send()
             .await
-            .map_err(AwsError::from_sdk)?;
-        Ok(())
+        {
+            Ok(_) => Ok(()),
+            // A retry after a lost reply: the version with this token holds the value already
+            // (PutSecretValue `ClientRequestToken`).
+            Err(err) => self.holds(id, value, AwsError::from_sdk(err)).await,
+        }
     }
 
     /// Schedules the deletion of secret `id` after `recovery_days` (DeleteSecret
-    /// `RecoveryWindowInDays`: 7 to 30).
+    /// `RecoveryWindowInDays`: 7 to 30), unless it is already scheduled
+    /// ([`Deletion::AlreadyScheduled`]) or absent.
     pub async fn schedule_deletion(
         &self,
         id: &str,
         recovery_days: i64,
     ) -> Result<Deletion, AwsError> {
+        match self.state(id).await? {
+            SecretState::Absent => return Ok(Deletion::Absent),
+            SecretState::ScheduledForDeletion(_) => return Ok(Deletion::AlreadyScheduled),
+            SecretState::Present => {}
+        }
         match self
             .client
             .delete_secret()
@@ -151,16 +180,14 @@ impl SecretsManager {
             .await
         {
             Ok(output) => Ok(Deletion::Scheduled(output.deletion_date().map(format_time))),
-            Err(err) => {
-                let err = AwsError::from_sdk(err);
-                match err.code.as_deref() {
-                    Some("ResourceNotFoundException") => Ok(Deletion::Absent),
-                    Some("InvalidRequestException") if err.message.contains("deletion") => {
-                        Ok(Deletion::AlreadyScheduled)
-                    }
-                    _ => Err(err),
-                }
-            }
+            // Refusals are decided by reading the secret back (DescribeSecret), not by their
+            // text: gone, or scheduled for deletion (by a retry of this very call whose reply
+            // was lost, or earlier).
+            Err(err) => match self.state(id).await {
+                Ok(SecretState::Absent) => Ok(Deletion::Absent),
+                Ok(SecretState::ScheduledForDeletion(date)) => Ok(Deletion::Scheduled(Some(date))),
+                _ => Err(AwsError::from_sdk(err)),
+            },
         }
     }
 }

@@ -7,7 +7,12 @@ use super::AwsError;
 /// The account id of the caller (GetCallerIdentity, a read-only call that needs no
 /// permission).
 pub async fn caller_account(sdk: &SdkConfig) -> Result<String, AwsError> {
-    let identity = aws_sdk_sts::Client::new(sdk)
+    let client = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .interceptor(super::CallCounter)
+            .build(),
+    );
+    let identity = client
         .get_caller_identity()
         .send()
         .await

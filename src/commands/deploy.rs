@@ -58,6 +58,10 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
     if !issues.is_empty() {
         return Err(Error::Config(issues));
     }
+    if let Some(path) = &args.outputs_file {
+        // A file that cannot take the outputs is reported before any stack is touched.
+        crate::stack::outputs::check_file(path)?;
+    }
     for stack in &selected {
         template::check_size(&stack.name, stack.template.body())?;
     }

@@ -196,10 +196,22 @@ impl Engine<'_> {
             "creating change set {change_set_name} for stack `{name}` in `{}`",
             self.region
         ));
-        let created = self
+        let created = match self
             .cfn
             .create_change_set(&input(stack), &change_set_name, creating)
-            .await;
+            .await
+        {
+            // A retry (after a lost reply) of a request CloudFormation carried out is refused
+            // with AlreadyExistsException: the change set of this unique name is ours
+            // (CloudFormation API Reference, CreateChangeSet `ClientToken`).
+            Err(err) if err.code.as_deref() == Some("AlreadyExistsException") => {
+                match self.cfn.change_set_by_name(name, &change_set_name).await {
+                    Ok(Some(found)) => Ok(found),
+                    _ => Err(err),
+                }
+            }
+            other => other,
+        };
         let (id, stack_id) = match created {
             Ok(created) => created,
             Err(err) => {
@@ -259,10 +271,9 @@ impl Engine<'_> {
             .latest_event_id(&change_set.stack_id)
             .await
             .map_err(|e| self.error("deploy", &stack.name, e))?;
-        self.cfn
-            .execute_change_set(&change_set.id, &token())
-            .await
-            .map_err(|e| self.error("execute the change set of", &stack.name, e))?;
+        if let Err(err) = self.cfn.execute_change_set(&change_set.id, &token()).await {
+            self.executed_anyway(stack, change_set, err).await?;
+        }
         let operation = if change_set.creating {
             "create"
         } else {
@@ -270,6 +281,37 @@ impl Engine<'_> {
         };
         self.finish(stack, &change_set.stack_id, since, true, operation)
             .await
+    }
+
+    /// Decides what a refused ExecuteChangeSet means by reading the change set back (its
+    /// `ExecutionStatus`; CloudFormation API Reference, DescribeChangeSet): a retry of a request
+    /// CloudFormation had carried out (the reply was lost) is refused with
+    /// `InvalidChangeSetStatus`, and the change set then executes: that is success. An
+    /// `OBSOLETE` change set, or one still `AVAILABLE` while the stack is busy, means another
+    /// operation changed the stack since the change set was made ([`Error::ConcurrentChange`]).
+    async fn executed_anyway(
+        &self,
+        stack: &StackSpec,
+        change_set: &ChangeSet,
+        err: AwsError,
+    ) -> Result<()> {
+        let page = self
+            .read("reading the change set", || {
+                self.cfn.describe_change_set(&change_set.id, None)
+            })
+            .await;
+        match page.as_ref().map(|p| p.execution_status.as_str()) {
+            Ok("EXECUTE_IN_PROGRESS" | "EXECUTE_COMPLETE" | "EXECUTE_FAILED") => {
+                tracing::debug!("ExecuteChangeSet was refused ({err}), but the change set runs");
+                Ok(())
+            }
+            Ok(status @ ("OBSOLETE" | "AVAILABLE")) => Err(Error::ConcurrentChange {
+                stack: stack.name.clone(),
+                region: self.region.clone(),
+                detail: format!("its change set is {status}: {err}"),
+            }),
+            _ => Err(self.error("execute the change set of", &stack.name, err)),
+        }
     }
 
     /// Polls the change set until it is created or failed; returns its status, reason and rows.
@@ -316,7 +358,7 @@ impl Engine<'_> {
                 });
             }
             self.observer
-                .waiting(&format!("{stack}: change set {status}"));
+                .waiting(stack, &format!("change set {status}"));
             poller.sleep_exact().await;
             poller.doubled();
         }
@@ -330,11 +372,14 @@ impl Engine<'_> {
             self.remove_review_stack(&change_set.stack_id).await;
             return;
         }
-        if let Err(err) = self.cfn.delete_change_set(&change_set.id).await {
-            self.observer.warn(&format!(
+        match self.cfn.delete_change_set(&change_set.id).await {
+            // Gone already: a retry of a deletion whose reply was lost.
+            Ok(()) => {}
+            Err(err) if err.code.as_deref() == Some("ChangeSetNotFound") => {}
+            Err(err) => self.observer.warn(&format!(
                 "could not delete change set {}: {err}",
                 change_set.id
-            ));
+            )),
         }
     }
 
@@ -357,11 +402,21 @@ impl Engine<'_> {
             None => {
                 self.observer
                     .note(&format!("creating stack `{name}` in `{}`", self.region));
-                let stack_id = self
-                    .cfn
-                    .create_stack(&input(stack), &token())
-                    .await
-                    .map_err(|e| self.error("create", name, e))?;
+                let token = token();
+                let stack_id = match self.cfn.create_stack(&input(stack), &token).await {
+                    Ok(id) => id,
+                    // A retried CreateStack whose first attempt created the stack is refused
+                    // with AlreadyExistsException; the stack's first event carries the
+                    // request's ClientRequestToken (CloudFormation API Reference, CreateStack,
+                    // DescribeStackEvents).
+                    Err(err) if err.code.as_deref() == Some("AlreadyExistsException") => {
+                        match self.cfn.started_by(name, &token).await {
+                            Ok(Some(id)) => id,
+                            _ => return Err(self.error("create", name, err)),
+                        }
+                    }
+                    Err(err) => return Err(self.error("create", name, err)),
+                };
                 self.finish(stack, &stack_id, None, false, "create").await
             }
             Some(info) => {
@@ -371,11 +426,23 @@ impl Engine<'_> {
                     .latest_event_id(&info.id)
                     .await
                     .map_err(|e| self.error("update", name, e))?;
-                match self
-                    .cfn
-                    .update_stack(&info.id, &input(stack), &token())
-                    .await
-                {
+                let token = token();
+                let updated = match self.cfn.update_stack(&info.id, &input(stack), &token).await {
+                    // A retried UpdateStack whose first attempt started the update is refused
+                    // (the stack is UPDATE_IN_PROGRESS); the update's events carry the request's
+                    // ClientRequestToken (CloudFormation API Reference, UpdateStack).
+                    Err(err)
+                        if !err.is_no_updates()
+                            && err.code.as_deref() == Some("ValidationError") =>
+                    {
+                        match self.cfn.started_by(&info.id, &token).await {
+                            Ok(Some(_)) => Ok(()),
+                            _ => Err(err),
+                        }
+                    }
+                    other => other,
+                };
+                match updated {
                     Ok(()) => self.finish(stack, &info.id, since, false, "update").await,
                     Err(err) if err.is_no_updates() => {
                         self.observer

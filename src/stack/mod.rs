@@ -104,7 +104,9 @@ impl Engine<'_> {
     /// Waits until `stack_id` leaves its `*_IN_PROGRESS` state, reporting each new event
     /// (after `since`). With `executing`, `REVIEW_IN_PROGRESS` also counts as in progress (a
     /// change set was just executed and the status may lag). Throttling and other transient
-    /// errors back the polling off and never end the wait; `--timeout` does.
+    /// errors back the polling off and never end the wait; `--timeout` does, and then one last
+    /// look at the stack decides between its end and [`Error::Timeout`]: a stack that settled
+    /// while AWS throttled the polls is never reported as still in progress.
     pub async fn wait(
         &self,
         stack_id: &str,
@@ -117,18 +119,20 @@ impl Engine<'_> {
         let mut events: Vec<Event> = Vec::new();
         let mut quiet_since = tokio::time::Instant::now();
         let mut warned = false;
+        let settled = |status: &str| match classify(status) {
+            StatusClass::InProgress => false,
+            StatusClass::Review => !executing,
+            _ => true,
+        };
         loop {
-            let polled = async {
-                let info = self.cfn.describe(stack_id).await?;
-                let new = self
-                    .cfn
-                    .events_since(stack_id, last_seen.as_deref())
-                    .await?;
-                Ok::<_, AwsError>((info, new))
-            }
-            .await;
+            // A poll never runs past the timeout, whatever the SDK's retries would take.
+            let poll = self.poll_once(stack_id, last_seen.as_deref());
+            let polled = match poller.remaining() {
+                Some(left) => tokio::time::timeout(left, poll).await.ok(),
+                None => Some(poll.await),
+            };
             match polled {
-                Ok((info, new)) => {
+                Some(Ok((info, new))) => {
                     if let Some(last) = new.last() {
                         last_seen = Some(last.id.clone());
                         quiet_since = tokio::time::Instant::now();
@@ -140,17 +144,8 @@ impl Engine<'_> {
                         self.observer.event(stack_name, event);
                     }
                     events.extend(new);
-                    let (status, reason) = match &info {
-                        Some(info) => (info.status.clone(), info.reason.clone()),
-                        // A deleted stack described by id may already be gone.
-                        None => ("DELETE_COMPLETE".to_string(), None),
-                    };
-                    let settled = match classify(&status) {
-                        StatusClass::InProgress => false,
-                        StatusClass::Review => !executing,
-                        _ => true,
-                    };
-                    if settled {
+                    let (status, reason) = status_of(&info);
+                    if settled(&status) {
                         self.observer.done_waiting();
                         return Ok(Outcome {
                             status,
@@ -159,7 +154,7 @@ impl Engine<'_> {
                             info,
                         });
                     }
-                    self.observer.waiting(&format!("{stack_name}: {status}"));
+                    self.observer.waiting(stack_name, &status);
                     if quiet_since.elapsed() >= Duration::from_secs(60) {
                         self.observer.note(&format!(
                             "... {stack_name} is still {status} ({} elapsed)",
@@ -168,7 +163,7 @@ impl Engine<'_> {
                         quiet_since = tokio::time::Instant::now();
                     }
                 }
-                Err(err) if err.is_transient() => {
+                Some(Err(err)) if err.is_transient() => {
                     if !warned {
                         self.observer.warn(&format!(
                             "polling stack `{stack_name}` failed ({err}); retrying with backoff"
@@ -177,20 +172,37 @@ impl Engine<'_> {
                     }
                     poller.throttled();
                 }
-                Err(err) => {
+                Some(Err(err)) => {
                     self.observer.done_waiting();
                     return Err(self.error("follow", stack_name, err));
                 }
+                // The timeout elapsed during the poll.
+                None => {}
             }
             if poller.timed_out() {
                 self.observer.done_waiting();
-                let status = self
-                    .describe(stack_id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|info| info.status)
-                    .unwrap_or_else(|| "in progress".into());
+                let last =
+                    tokio::time::timeout(LAST_LOOK, self.poll_once(stack_id, last_seen.as_deref()))
+                        .await;
+                let status = match last {
+                    Ok(Ok((info, new))) => {
+                        for event in &new {
+                            self.observer.event(stack_name, event);
+                        }
+                        events.extend(new);
+                        let (status, reason) = status_of(&info);
+                        if settled(&status) {
+                            return Ok(Outcome {
+                                status,
+                                reason,
+                                events,
+                                info,
+                            });
+                        }
+                        status
+                    }
+                    _ => "in progress (its status could not be read)".into(),
+                };
                 return Err(Error::Timeout {
                     stack: stack_name.to_string(),
                     region: self.region.clone(),
@@ -200,5 +212,27 @@ impl Engine<'_> {
             }
             poller.sleep().await;
         }
+    }
+
+    /// One look at a stack: DescribeStacks, then the events after `since`.
+    async fn poll_once(
+        &self,
+        stack_id: &str,
+        since: Option<&str>,
+    ) -> std::result::Result<(Option<StackInfo>, Vec<Event>), AwsError> {
+        let info = self.cfn.describe(stack_id).await?;
+        let new = self.cfn.events_since(stack_id, since).await?;
+        Ok((info, new))
+    }
+}
+
+/// How long the last look at a stack may take once `--timeout` has elapsed: 20 s.
+const LAST_LOOK: Duration = Duration::from_secs(20);
+
+/// The status and reason of a described stack; one described by id that is gone is deleted.
+fn status_of(info: &Option<StackInfo>) -> (String, Option<String>) {
+    match info {
+        Some(info) => (info.status.clone(), info.reason.clone()),
+        None => ("DELETE_COMPLETE".to_string(), None),
     }
 }

@@ -244,6 +244,51 @@ impl Workspace {
         Self::typing(script, input)
     }
 
+    /// Starts `shell_command` (run by `sh -c`, with `$NODECTL` the binary) on a
+    /// pseudo-terminal (util-linux `script`), to type into it while it runs.
+    pub fn terminal(&self, shell_command: &str) -> Terminal {
+        let command_line = format!(
+            "NODECTL='{}' sh -c '{}'",
+            env!("CARGO_BIN_EXE_nodectl"),
+            shell_command.replace('\'', "'\\''")
+        );
+        let mut child = self
+            .process(
+                "script",
+                &[
+                    "--quiet",
+                    "--return",
+                    "--command",
+                    &command_line,
+                    "/dev/null",
+                ],
+                &[],
+            )
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start script");
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stdout = child.stdout.take().expect("stdout");
+        let shared = screen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                shared
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        Terminal {
+            child,
+            screen,
+            reader: Some(reader),
+        }
+    }
+
     /// Starts nodectl with `args` without waiting for it.
     pub fn spawn(&self, args: &[&str]) -> Child {
         self.command(args, &[]).spawn().expect("start nodectl")
@@ -265,6 +310,61 @@ impl Workspace {
             .output()
             .expect("run nodectl")
             .into()
+    }
+}
+
+/// A command running on a pseudo-terminal ([`Workspace::terminal`]).
+pub struct Terminal {
+    child: Child,
+    screen: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Terminal {
+    /// Everything the terminal showed so far, without carriage returns.
+    pub fn screen(&self) -> String {
+        self.screen.lock().unwrap().replace('\r', "")
+    }
+
+    /// Waits until the terminal shows `text` (at most 60 s); panics with the screen otherwise.
+    pub fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.screen().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "the terminal never showed `{text}`:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Types `text` (`\x03` is Ctrl-C).
+    pub fn type_text(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(text.as_bytes()).expect("type");
+        stdin.flush().expect("flush");
+    }
+
+    /// Waits for the command to end (at most 60 s); its exit code and the whole screen.
+    pub fn finish(mut self) -> (i32, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the command did not end:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(self.child.stdin.take());
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status.code().unwrap_or(-1), self.screen())
     }
 }
 
