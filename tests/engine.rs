@@ -2078,7 +2078,7 @@ async fn a_refused_retry_of_an_executed_change_set_is_followed_to_success() {
         .output(|| history(&[]))
         .output({
             let e1 = e1.clone();
-            move || history(&[e1.clone()])
+            move || history(std::slice::from_ref(&e1))
         })
         .output(move || history(&[e1.clone(), e2.clone()]))
         .build();
