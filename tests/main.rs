@@ -21,6 +21,7 @@ mod cli;
 mod config;
 mod cost;
 mod engine;
+mod faults;
 mod identity;
 mod lifecycle;
 mod localstack;

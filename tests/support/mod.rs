@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -498,6 +500,15 @@ impl Emulator {
             "{kind:?} did not answer on port {port} within 90 s; log:\n{}",
             std::fs::read_to_string(&emulator.log).unwrap_or_default()
         );
+    }
+
+    /// The emulator's port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("an endpoint with a port")
     }
 
     /// The emulator's log so far.
