@@ -68,7 +68,8 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
 static CALLS: std::sync::Mutex<std::collections::BTreeMap<String, u32>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-/// An SDK interceptor that counts every attempt of every call (`CALLS`), for [`report_calls`].
+/// An SDK interceptor that counts every attempt of every call (`CALLS`), for [`report_calls`],
+/// and logs each at trace level (`-vv`).
 #[derive(Debug, Clone, Copy)]
 pub struct CallCounter;
 
@@ -86,6 +87,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CallCounter {
         if let Some(metadata) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
         {
             let key = format!("{}.{}", metadata.service(), metadata.name());
+            tracing::trace!("AWS API call: {key}");
             *CALLS.lock().expect("lock").entry(key).or_default() += 1;
         }
         Ok(())

@@ -71,8 +71,25 @@ pub(crate) fn check(rules: &RuleSet, context: &Context, targets: &[Target]) -> R
         let (suppressions, invalid) = suppress::read(&document);
         let mut known_rules = BTreeSet::new();
         let mut rows = Vec::new();
-        for file in &rules.files {
-            let outcome = guard::evaluate(&file.text, &text).map_err(|message| {
+        // One cfn-guard evaluation per rules file, each on its own thread: they parse the
+        // document and the rules independently, and a deploy waits for them.
+        let outcomes: Vec<_> = std::thread::scope(|scope| {
+            let running: Vec<_> = rules
+                .files
+                .iter()
+                .map(|file| scope.spawn(|| guard::evaluate(&file.text, &text)))
+                .collect();
+            running
+                .into_iter()
+                .map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|_| Err("cfn-guard panicked".to_string()))
+                })
+                .collect()
+        });
+        for (file, outcome) in rules.files.iter().zip(outcomes) {
+            let outcome = outcome.map_err(|message| {
                 Error::usage(
                     format!(
                         "cannot evaluate {} on `{}`: {message}",
