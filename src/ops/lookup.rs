@@ -116,38 +116,13 @@ pub async fn default_vpc(
     stack: &str,
     instance_type: &str,
 ) -> Result<DefaultVpc> {
-    let Some((vpc_id, vpc_cidr)) = ec2.default_vpc().await.map_err(|e| {
-        aws_error(
-            format!("cannot look up the default VPC in `{region}` (EC2 DescribeVpcs)"),
-            e,
-        )
-    })?
-    else {
-        return Err(Error::usage(
-            format!(
-                "there is no default VPC in `{region}`, and stack `{stack}` puts the node in it"
-            ),
-            format!(
-                "create it with `aws ec2 create-default-vpc --region {region}`, then deploy again"
-            ),
-        ));
-    };
-    let mut subnets = ec2.default_subnets(&vpc_id).await.map_err(|e| {
-        aws_error(
-            format!("cannot list the subnets of the default VPC {vpc_id} (EC2 DescribeSubnets)"),
-            e,
-        )
-    })?;
-    if subnets.is_empty() {
-        return Err(Error::usage(
-            format!("the default VPC {vpc_id} in `{region}` has no default subnet"),
-            format!(
-                "create one with `aws ec2 create-default-subnet --availability-zone \
-                 {region}a --region {region}`, then deploy again"
-            ),
-        ));
-    }
-    let (availability_zone, subnet_id) = match ec2.zones_offering(instance_type).await {
+    // The zones that offer the instance type do not depend on the VPC: asked at the same time.
+    let (network, offered) = tokio::join!(
+        default_network(ec2, region, stack),
+        ec2.zones_offering(instance_type)
+    );
+    let (vpc_id, vpc_cidr, mut subnets) = network?;
+    let (availability_zone, subnet_id) = match offered {
         Ok(zones) => subnets
             .into_iter()
             .find(|(zone, _)| zones.contains(zone))
@@ -182,4 +157,44 @@ pub async fn default_vpc(
         subnet_id,
         availability_zone,
     })
+}
+
+/// The region's default VPC (id, CIDR block) and its default subnets (zone, subnet id).
+async fn default_network(
+    ec2: &Ec2,
+    region: &str,
+    stack: &str,
+) -> Result<(String, String, Vec<(String, String)>)> {
+    let Some((vpc_id, vpc_cidr)) = ec2.default_vpc().await.map_err(|e| {
+        aws_error(
+            format!("cannot look up the default VPC in `{region}` (EC2 DescribeVpcs)"),
+            e,
+        )
+    })?
+    else {
+        return Err(Error::usage(
+            format!(
+                "there is no default VPC in `{region}`, and stack `{stack}` puts the node in it"
+            ),
+            format!(
+                "create it with `aws ec2 create-default-vpc --region {region}`, then deploy again"
+            ),
+        ));
+    };
+    let subnets = ec2.default_subnets(&vpc_id).await.map_err(|e| {
+        aws_error(
+            format!("cannot list the subnets of the default VPC {vpc_id} (EC2 DescribeSubnets)"),
+            e,
+        )
+    })?;
+    if subnets.is_empty() {
+        return Err(Error::usage(
+            format!("the default VPC {vpc_id} in `{region}` has no default subnet"),
+            format!(
+                "create one with `aws ec2 create-default-subnet --availability-zone \
+                 {region}a --region {region}`, then deploy again"
+            ),
+        ));
+    }
+    Ok((vpc_id, vpc_cidr, subnets))
 }
