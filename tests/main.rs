@@ -28,6 +28,7 @@ mod localstack;
 mod moto;
 mod render;
 mod scan;
+mod secret_retries;
 mod secrets;
 mod signals;
 mod theta;

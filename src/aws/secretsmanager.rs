@@ -45,6 +45,11 @@ impl SecretsManager {
         }
     }
 
+    /// A wrapper of an already built `client` (tests hand in a mocked one).
+    pub fn from_client(client: aws_sdk_secretsmanager::Client) -> Self {
+        SecretsManager { client }
+    }
+
     /// The `SecretString` of secret `id` (GetSecretValue), or `None` when there is no such
     /// secret (`ResourceNotFoundException`).
     pub async fn get_string(&self, id: &str) -> Result<Option<String>, AwsError> {
@@ -185,7 +190,9 @@ impl SecretsManager {
             // was lost, or earlier).
             Err(err) => match self.state(id).await {
                 Ok(SecretState::Absent) => Ok(Deletion::Absent),
-                Ok(SecretState::ScheduledForDeletion(date)) => Ok(Deletion::Scheduled(Some(date))),
+                // DescribeSecret's `DeletedDate` is when the deletion was requested, not
+                // DeleteSecret's `DeletionDate` (the end of the recovery window): no date.
+                Ok(SecretState::ScheduledForDeletion(_)) => Ok(Deletion::Scheduled(None)),
                 _ => Err(AwsError::from_sdk(err)),
             },
         }
