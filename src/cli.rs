@@ -34,11 +34,14 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH", default_value = ".env")]
     pub env_file: PathBuf,
 
-    /// AWS named profile for credentials (default: the standard chain, AWS_PROFILE).
+    /// AWS named profile for credentials and, when the .env file sets no AWS_REGION, the
+    /// region; beats credentials in the environment (default: the standard chain, where
+    /// environment keys come before AWS_PROFILE).
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// AWS region; overrides AWS_REGION from the environment and the .env file.
+    /// AWS region. Precedence: --region, AWS_REGION in the environment, AWS_REGION in the .env
+    /// file, AWS_DEFAULT_REGION, the profile's region; there is no default.
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
 
@@ -58,6 +61,11 @@ pub(crate) struct GlobalArgs {
     /// Only warnings and errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// The AWS profile in use (`--profile`, else `AWS_PROFILE`, else `default`), read from the
+    /// shared config files before the command runs; not a flag.
+    #[arg(skip)]
+    pub aws_profile: Option<crate::aws::profile::ProfileInfo>,
 }
 
 /// The commands.

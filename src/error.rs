@@ -108,6 +108,11 @@ pub enum Source {
     },
     /// The blueprint's default value.
     Default,
+    /// A process environment variable other than the key itself (`AWS_DEFAULT_REGION` for
+    /// `AWS_REGION`).
+    EnvVar(&'static str),
+    /// The `region` of an AWS profile (`~/.aws/config`).
+    Profile(String),
 }
 
 impl std::fmt::Display for Source {
@@ -117,6 +122,8 @@ impl std::fmt::Display for Source {
             Source::ProcessEnv => write!(f, "process environment"),
             Source::EnvFile { path, line } => write!(f, "{}:{line}", path.display()),
             Source::Default => write!(f, "default"),
+            Source::EnvVar(name) => write!(f, "{name} in the environment"),
+            Source::Profile(name) => write!(f, "the region of AWS profile `{name}`"),
         }
     }
 }

@@ -43,7 +43,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -77,6 +77,8 @@ where
         }
     };
     runtime.spawn(exit_on_signal(printer.clone()));
+    cli.global.aws_profile =
+        Some(runtime.block_on(aws::profile::load(cli.global.profile.as_deref())));
     let result = runtime.block_on(commands::dispatch(&cli, &printer));
     let code = match result {
         Ok(()) => error::ExitCode::Success as i32,
@@ -118,11 +120,13 @@ async fn wait_for_signal() -> bool {
     }
 }
 
-/// Debug logs of nodectl itself with `-v`, trace with `-vv`; the AWS SDK's own logs only at
-/// `warn`, so request bodies (which may carry secrets) are never logged.
+/// Debug logs of nodectl itself with `-v`, trace with `-vv`. The AWS SDK's own logs only with
+/// `-v` and only at `warn` (without it, its credential-chain warnings would precede nodectl's
+/// own error about the same failure), so request bodies (which may carry secrets) are never
+/// logged.
 fn init_logging(printer: &Printer, verbose: u8) {
     let filter = match verbose {
-        0 => "warn,nodectl=warn",
+        0 => "off,nodectl=warn",
         1 => "warn,nodectl=debug",
         _ => "warn,nodectl=trace",
     };

@@ -1,7 +1,9 @@
 //! Reading the `.env` file and resolving every key with its source.
 //!
 //! Precedence, highest first: a command-line flag (`--region` for `AWS_REGION`), the process
-//! environment, the `.env` file, the blueprint default. The file is parsed with dotenvy's
+//! environment, the `.env` file, then the key's fallbacks when it is unset or empty there
+//! (for `AWS_REGION`: `AWS_DEFAULT_REGION`, then the AWS profile's region, as the AWS CLI v2
+//! resolves a region), then the blueprint default. The file is parsed with dotenvy's
 //! iterator into a list: the process environment is never modified.
 
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ pub struct Settings {
     entries: Vec<FileEntry>,
     process_env: HashMap<String, String>,
     flags: HashMap<String, (&'static str, String)>,
+    fallbacks: Vec<(String, Setting)>,
 }
 
 impl Settings {
@@ -76,7 +79,15 @@ impl Settings {
             entries,
             process_env,
             flags,
+            fallbacks: Vec::new(),
         })
+    }
+
+    /// Adds a fallback for `key`, used when the key is unset or empty in the flags, the
+    /// process environment and the file; fallbacks are tried in the order they were added.
+    pub fn with_fallback(mut self, key: &str, setting: Setting) -> Self {
+        self.fallbacks.push((key.to_string(), setting));
+        self
     }
 
     /// Path of the `.env` file.
@@ -92,6 +103,19 @@ impl Settings {
     /// The effective value of `key` (flag, then process environment, then file; the last
     /// occurrence in the file wins), or `None` when it is set nowhere.
     pub fn get(&self, key: &str) -> Option<Setting> {
+        let primary = self.primary(key);
+        if primary.as_ref().is_some_and(|s| !s.value.is_empty()) {
+            return primary;
+        }
+        self.fallbacks
+            .iter()
+            .find(|(k, fallback)| k == key && !fallback.value.is_empty())
+            .map(|(_, fallback)| fallback.clone())
+            .or(primary)
+    }
+
+    /// The value of `key` from the flags, the process environment or the file.
+    fn primary(&self, key: &str) -> Option<Setting> {
         if let Some((flag, value)) = self.flags.get(key) {
             return Some(Setting {
                 value: value.clone(),

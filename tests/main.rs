@@ -20,6 +20,7 @@ mod cli;
 
 mod config;
 mod cost;
+mod credentials;
 mod engine;
 mod faults;
 mod identity;

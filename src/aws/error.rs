@@ -55,9 +55,8 @@ impl AwsError {
         R: fmt::Debug + Send + Sync + 'static,
     {
         let context = chain(&err);
-        let credentials = context.contains("no credentials")
-            || context.contains("credential provider")
-            || context.contains("CredentialsNotLoaded");
+        // By type: the credential provider's error somewhere in the source chain.
+        let credentials = credentials_error(&err).is_some();
         match &err {
             SdkError::ServiceError(service) => {
                 let inner = service.err();
@@ -97,7 +96,7 @@ impl AwsError {
             SdkError::ConstructionFailure(_) => AwsError {
                 code: None,
                 message: format!("could not build the request: {context}"),
-                kind: if credentials || context.to_ascii_lowercase().contains("credential") {
+                kind: if credentials {
                     AwsErrorKind::Credentials
                 } else {
                     AwsErrorKind::ServerError
@@ -154,6 +153,23 @@ impl AwsError {
             _ => None,
         }
     }
+}
+
+/// The credential provider's error (aws-credential-types `CredentialsError`) in the source
+/// chain of `err`, if there is one.
+fn credentials_error<'e>(
+    err: &'e (dyn StdError + 'static),
+) -> Option<&'e aws_credential_types::provider::error::CredentialsError> {
+    let mut next: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(current) = next {
+        if let Some(found) =
+            current.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+        {
+            return Some(found);
+        }
+        next = current.source();
+    }
+    None
 }
 
 /// The error and its sources as one line of `Display` texts, `: `-separated (no `Debug` dumps);

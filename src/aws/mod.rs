@@ -11,6 +11,7 @@ pub mod ec2;
 mod error;
 pub mod poll;
 pub mod pricing;
+pub mod profile;
 pub mod secretsmanager;
 pub mod sts;
 
@@ -32,6 +33,8 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// Maximum attempts per API call, including the first (standard retry mode).
     pub max_attempts: u32,
+    /// The profile in use as read from the shared config files (for messages and hints).
+    pub profile_info: Option<profile::ProfileInfo>,
 }
 
 /// Default attempts per API call: as the AWS CDK does for CloudFormation (7 attempts with a
@@ -51,11 +54,23 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
         .with_max_attempts(options.max_attempts.max(1))
         .with_max_backoff(Duration::from_secs(15));
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client)
+        .http_client(http_client.clone())
         .region(Region::new(options.region.clone()))
         .retry_config(retry);
     if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
+        // An explicit profile beats credentials in the environment, as `aws --profile` does
+        // (the default chain would try AWS_ACCESS_KEY_ID first): its own provider, which
+        // handles static keys, SSO, role assumption, web identity and credential_process.
+        let config = aws_config::provider_config::ProviderConfig::without_region()
+            .with_http_client(http_client)
+            .with_region(Some(Region::new(options.region.clone())))
+            .with_behavior_version(Some(BehaviorVersion::latest()));
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&config)
+                .profile_name(profile)
+                .build(),
+        );
     }
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);

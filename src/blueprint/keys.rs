@@ -49,7 +49,11 @@ pub const ACCOUNT_REGION: &[KeySpec] = &[
         None,
         "12-digit account id, checked against the credentials",
     ),
-    key("AWS_REGION", Some("us-east-1"), "region code"),
+    key(
+        "AWS_REGION",
+        None,
+        "region code (else AWS_DEFAULT_REGION, else the AWS profile's region)",
+    ),
 ];
 
 /// Node naming: several nodes of a blueprint in one account and region.

@@ -58,6 +58,29 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// `AWS_REGION`, checked; when it is set nowhere (nor `AWS_DEFAULT_REGION`, nor the AWS
+    /// profile's `region`), an issue: nodectl never picks a region for the user.
+    pub fn region(&mut self) -> Option<String> {
+        if self
+            .setting("AWS_REGION")
+            .is_none_or(|setting| setting.value.is_empty())
+        {
+            self.issues.push(
+                ConfigIssue::general(format!(
+                    "no AWS region: AWS_REGION is not set in {}, the environment or \
+                     AWS_DEFAULT_REGION, and the AWS profile has no region",
+                    self.settings.env_file().display()
+                ))
+                .hint(
+                    "set AWS_REGION in the .env file (e.g. AWS_REGION=\"us-east-1\"), pass \
+                     --region, or give your profile one (`aws configure set region us-east-1`)",
+                ),
+            );
+            return None;
+        }
+        self.checked("AWS_REGION", validate::region)
+    }
+
     /// Whether `key` is set explicitly (flag, environment or file) to a non-empty value.
     pub fn is_set(&self, key: &str) -> bool {
         self.settings

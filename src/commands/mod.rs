@@ -15,10 +15,11 @@ use clap::CommandFactory;
 use crate::aws::{self, AwsOptions};
 use crate::blueprint;
 use crate::cli::{Cli, Command, GlobalArgs, OutputArg};
+use crate::error::Source;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::printer::Printer;
-use crate::settings::Settings;
+use crate::settings::{Setting, Settings};
 
 /// Runs the parsed command.
 pub(crate) async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
@@ -74,7 +75,29 @@ pub(crate) fn load_plan_with(
     if let Some(region) = &global.region {
         flags.insert("AWS_REGION".to_string(), ("--region", region.clone()));
     }
-    let settings = Settings::load(&global.env_file, process_env, flags)?;
+    let default_region = process_env.get("AWS_DEFAULT_REGION").cloned();
+    let mut settings = Settings::load(&global.env_file, process_env, flags)?;
+    // Where the AWS CLI v2 finds a region when AWS_REGION is set nowhere.
+    if let Some(region) = default_region {
+        settings = settings.with_fallback(
+            "AWS_REGION",
+            Setting {
+                value: region,
+                source: Source::EnvVar("AWS_DEFAULT_REGION"),
+            },
+        );
+    }
+    if let Some(profile) = &global.aws_profile {
+        if let Some(region) = &profile.region {
+            settings = settings.with_fallback(
+                "AWS_REGION",
+                Setting {
+                    value: region.clone(),
+                    source: Source::Profile(profile.name.clone()),
+                },
+            );
+        }
+    }
     for secret in blueprint::secrets(&settings) {
         printer.register_secret(&secret);
     }
@@ -82,6 +105,9 @@ pub(crate) fn load_plan_with(
     debug_assert_eq!(plan.check_graph(), Ok(()));
     if warn {
         print_warnings(&plan, printer);
+    }
+    if let Some(region) = settings.get("AWS_REGION") {
+        tracing::debug!("region {} (from {})", region.value, region.source);
     }
     tracing::debug!(
         blueprint = plan.blueprint,
@@ -144,5 +170,6 @@ pub(crate) fn aws_options(global: &GlobalArgs) -> AwsOptions {
             .ok()
             .and_then(|value| value.parse().ok())
             .unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+        profile_info: global.aws_profile.clone(),
     }
 }

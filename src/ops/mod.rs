@@ -15,6 +15,7 @@ use aws_config::SdkConfig;
 use serde::Serialize;
 
 use crate::aws::poll::PollConfig;
+use crate::aws::profile::{CredentialsProblem, ProfileInfo, ProfileKind};
 use crate::aws::{self, AwsError, AwsOptions};
 use crate::error::{Error, Result};
 use crate::observer::Observer;
@@ -57,11 +58,38 @@ impl Session {
 /// the profile and endpoint; the region is the plan's.
 pub async fn connect(options: AwsOptions, plan: &Plan) -> Result<Session> {
     let (expected, source) = plan.require_account()?;
+    let profile = options.profile_info.clone();
+    if let Some(info) = profile
+        .as_ref()
+        .filter(|info| info.explicit && !info.exists)
+    {
+        return Err(Error::usage(
+            format!(
+                "the AWS profile `{}` does not exist in the shared config or credentials file",
+                info.name
+            ),
+            format!(
+                "create it with `aws configure --profile {0}` (or `aws configure sso --profile \
+                 {0}`), or check AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE",
+                info.name
+            ),
+        ));
+    }
     let sdk = aws::load(&AwsOptions {
         region: plan.region.clone(),
         ..options
     })
     .await;
+    match aws::profile::credentials(&sdk).await {
+        Ok(source) => tracing::debug!(
+            "credentials from {source}{}",
+            match &profile {
+                Some(profile) if source.starts_with("profile") => format!(": `{}`", profile.name),
+                _ => String::new(),
+            }
+        ),
+        Err(problem) => return Err(credentials_error(problem, profile.as_ref())),
+    }
     let actual = aws::sts::caller_account(&sdk)
         .await
         .map_err(|err: AwsError| {
@@ -88,4 +116,44 @@ pub async fn connect(options: AwsOptions, plan: &Plan) -> Result<Session> {
         account: actual,
         region: plan.region.clone(),
     })
+}
+
+/// The error for credentials that could not be loaded, with what to do: `aws sso login` for
+/// an IAM Identity Center profile, the network for a timeout, the files for a bad profile.
+fn credentials_error(problem: CredentialsProblem, profile: Option<&ProfileInfo>) -> Error {
+    let named = profile
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "default".into());
+    let sso = profile.filter(|p| p.kind == ProfileKind::Sso);
+    match (problem, sso) {
+        (CredentialsProblem::TimedOut(secs), _) => Error::usage(
+            format!("loading AWS credentials timed out after {secs} s"),
+            "check the network; for an SSO or role profile, check that its endpoints are reachable",
+        ),
+        (CredentialsProblem::InvalidConfiguration(message), _) => Error::usage(
+            format!("the AWS profile `{named}` is not valid: {message}"),
+            "fix the profile in ~/.aws/config (or AWS_CONFIG_FILE); `aws configure list \
+             --profile NAME` shows what the AWS CLI reads",
+        ),
+        (_, Some(profile)) => Error::usage(
+            format!(
+                "the AWS profile `{}` uses IAM Identity Center (SSO), and its sign-in is \
+                 missing or expired",
+                profile.name
+            ),
+            format!("aws sso login --profile {}", profile.name),
+        ),
+        (CredentialsProblem::NotFound, _) => Error::usage(
+            format!(
+                "no AWS credentials found (looked in the environment, profile `{named}`, the \
+                 container and the instance metadata)"
+            ),
+            "configure credentials: `aws configure`, `aws configure sso`, --profile NAME, or \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        ),
+        (CredentialsProblem::Failed(message), _) => Error::usage(
+            format!("loading AWS credentials (profile `{named}`) failed: {message}"),
+            "check the profile with `aws sts get-caller-identity --profile NAME`",
+        ),
+    }
 }

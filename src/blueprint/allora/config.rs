@@ -93,7 +93,7 @@ pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     r.warn_unknown_keys();
 
     let account = r.account();
-    let region = r.checked("AWS_REGION", validate::region);
+    let region = r.region();
     let instance_type = r.checked("AWS_INSTANCE_TYPE", validate::instance_type);
     let cpu = r.choice("AWS_INSTANCE_CPU_TYPE", &["x86_64", "ARM_64"]);
     let prefix = r.checked("AWS_RESOURCE_NAME_PREFIX", |value| {

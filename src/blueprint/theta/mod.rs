@@ -229,7 +229,7 @@ pub(super) fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
     r.warn_unknown_keys();
 
     let account = r.account();
-    let region = r.checked("AWS_REGION", validate::region);
+    let region = r.region();
     let network = read_network(&mut r);
     let launcher_version = r.checked("EDGE_LAUNCHER_VERSION", image_tag);
     let gpu = r
