@@ -113,6 +113,31 @@ pub(crate) enum Command {
     /// runs the same check first. See docs/checks.md.
     Check(CheckArgs),
 
+    /// Write a blueprint's documented sample .env file to start from (`--env-file`, default
+    /// .env), as `cdk init` starts a project; without a blueprint, list them.
+    ///
+    /// The file is created with mode 0600 (it will hold a wallet mnemonic or API keys) and an
+    /// existing file is never replaced unless --force.
+    Init {
+        /// Which blueprint.
+        #[arg(value_name = "BLUEPRINT", value_parser = blueprint_names())]
+        blueprint: Option<String>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// Write the manual pages (roff, from these command-line definitions): nodectl.1 and one
+    /// nodectl-<command>.1 per command into DIR, or nodectl.1 alone on stdout.
+    ///
+    /// Install them with e.g. `nodectl man --out-dir ~/.local/share/man/man1`, then `man
+    /// nodectl`.
+    Man {
+        /// Directory to write the pages into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -129,6 +154,15 @@ fn stack_ids() -> clap::builder::PossibleValuesParser {
         .collect();
     values.push(clap::builder::PossibleValue::new(ALL).help("every stack, dependencies first"));
     clap::builder::PossibleValuesParser::new(values)
+}
+
+/// The values `init` takes: the blueprints' names.
+fn blueprint_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::blueprint::BLUEPRINTS
+            .iter()
+            .map(|blueprint| blueprint.name()),
+    )
 }
 
 fn parse_timeout(value: &str) -> Result<Duration, String> {

@@ -242,6 +242,11 @@ impl Printer {
     /// Prints an error (every problem it holds) with its hints on stderr.
     pub fn error(&self, error: &Error) {
         self.clear_spinner();
+        if let Error::WithWarnings { warnings, .. } = error {
+            for warning in warnings {
+                self.warn(warning);
+            }
+        }
         let reports = error.reports();
         let count = reports.len();
         for (index, (message, hint)) in reports.into_iter().enumerate() {

@@ -59,9 +59,8 @@ impl Settings {
                 return Err(Error::usage(
                     format!("the env file `{}` does not exist", env_file.display()),
                     format!(
-                        "create it from a sample (`cp sample-configs/{}.env .env`) or pass \
-                         --env-file PATH",
-                        crate::blueprint::BLUEPRINTS[0].name()
+                        "create it from a blueprint's sample with {}, or pass --env-file PATH",
+                        crate::blueprint::init_commands()
                     ),
                 ))
             }
@@ -73,7 +72,9 @@ impl Settings {
                 })
             }
         };
-        let entries = parse(env_file, &text)?;
+        // A UTF-8 byte-order mark (as some Windows editors write) is not part of the first key.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let entries = parse(env_file, text)?;
         Ok(Settings {
             env_file: env_file.to_path_buf(),
             entries,
@@ -158,7 +159,8 @@ fn parse(path: &Path, text: &str) -> Result<Vec<FileEntry>> {
     let mut entries = Vec::new();
     let mut cursor = 0usize;
     for item in dotenvy::from_read_iter(text.as_bytes()) {
-        let (key, value) = item.map_err(|err| parse_error(path, &lines, err))?;
+        let (key, value) =
+            item.map_err(|err| parse_error(path, &lines, assignments.get(cursor).copied(), err))?;
         let line = assignments[cursor.min(assignments.len())..]
             .iter()
             .position(|(k, _)| *k == key)
@@ -219,29 +221,118 @@ fn closes(text: &str, quote: char) -> bool {
     false
 }
 
-fn parse_error(path: &Path, lines: &[&str], err: dotenvy::Error) -> Error {
-    let (line, detail) = match &err {
+/// The issue for a line dotenvy cannot parse. `next` is the assignment after the last one
+/// parsed (dotenvy reports the value, not the line): the key and line that failed.
+fn parse_error(
+    path: &Path,
+    lines: &[&str],
+    next: Option<(&str, usize)>,
+    err: dotenvy::Error,
+) -> Error {
+    let general_hint = "each line is KEY=value, a comment starting with #, or blank; quote \
+                        values with spaces or several lines";
+    // The failure is in the next assignment when its line holds what dotenvy could not
+    // parse; otherwise it is a line that is no assignment at all.
+    let next = next.filter(|(_, line)| match &err {
         dotenvy::Error::LineParse(content, _) => {
-            let first = content.lines().next().unwrap_or_default();
-            let line = lines
-                .iter()
-                .position(|candidate| *candidate == first)
-                .map(|index| index + 1);
-            (line, "expected KEY=value".to_string())
+            lines[line - 1].contains(content.lines().next().unwrap_or_default())
         }
-        other => (None, other.to_string()),
-    };
-    let message = match line {
-        Some(line) => format!(
-            "{}:{line}: cannot parse this line: {detail}",
+        _ => false,
+    });
+    let issue = match (&err, next) {
+        (dotenvy::Error::LineParse(content, index), Some((key, line))) => {
+            if let Some(issue) = unclosed_quote(path, lines, line) {
+                issue
+            } else {
+                let escape = content
+                    .chars()
+                    .nth(index.saturating_sub(1))
+                    .filter(|c| *c == '\\')
+                    .and(content.chars().nth(*index));
+                match escape {
+                    Some(c) => ConfigIssue::general(format!(
+                        "{}:{line}: {key}: `\\{}` is not an escape sequence .env files know",
+                        path.display(),
+                        c.escape_default()
+                    ))
+                    .hint(
+                        "inside double quotes, write \\\\ for a backslash; \\n, \\\", \\', \\$ \
+                         are the only other escapes (or use single quotes)",
+                    ),
+                    None => ConfigIssue::general(format!(
+                        "{}:{line}: {key}: cannot parse this line: expected KEY=value",
+                        path.display()
+                    ))
+                    .hint(general_hint),
+                }
+            }
+        }
+        (dotenvy::Error::LineParse(content, _), None) => {
+            let first = content.lines().next().unwrap_or_default();
+            match lines.iter().position(|candidate| *candidate == first) {
+                Some(index) => ConfigIssue::general(format!(
+                    "{}:{}: cannot parse this line: expected KEY=value",
+                    path.display(),
+                    index + 1
+                )),
+                None => ConfigIssue::general(format!(
+                    "{}: cannot parse the file: expected KEY=value",
+                    path.display()
+                )),
+            }
+            .hint(general_hint)
+        }
+        (other, _) => ConfigIssue::general(format!(
+            "{}: cannot parse the file: {other}",
             path.display()
-        ),
-        None => format!("{}: cannot parse the file: {detail}", path.display()),
+        ))
+        .hint(general_hint),
     };
-    Error::Config(vec![ConfigIssue::general(message).hint(
-        "each line is KEY=value, a comment starting with #, or blank; quote values with \
-         spaces or several lines",
-    )])
+    Error::Config(vec![issue])
+}
+
+/// The issue for a quote opened on `line` (1-based) after `KEY=` and closed on no later line,
+/// naming the key and the line (dotenvy reports the whole rest of the file as one bad line).
+fn unclosed_quote(path: &Path, lines: &[&str], line: usize) -> Option<ConfigIssue> {
+    let text = lines[line - 1].trim_start();
+    let text = text.strip_prefix("export ").unwrap_or(text);
+    let (key, rest) = text.split_once('=')?;
+    let rest = rest.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let kind = if quote == '"' { "double" } else { "single" };
+    if closes(&rest[1..], quote) {
+        return None;
+    }
+    // A value may span lines; but when the next quote is followed by more text on its line,
+    // that quote opened the next value: this one was never closed.
+    if let Some(offset) = lines[line..].iter().position(|l| closes(l, quote)) {
+        let closing = lines[line + offset];
+        let after = closing[closing.find(quote).map_or(0, |i| i + 1)..].trim();
+        if after.is_empty() || after.starts_with('#') {
+            return None;
+        }
+        return Some(
+            ConfigIssue::general(format!(
+                "{}:{line}: {}: the {kind} quote that opens the value on this line is never \
+                 closed (the next one, on line {}, is followed by more text)",
+                path.display(),
+                key.trim_end(),
+                line + offset + 1
+            ))
+            .hint(format!("end the value with {quote} on line {line}")),
+        );
+    }
+    Some(
+        ConfigIssue::general(format!(
+            "{}:{line}: {}: the {kind} quote that opens the value on this line is never closed",
+            path.display(),
+            key.trim_end()
+        ))
+        .hint(format!(
+            "end the value with {quote} (a value over several lines ends with {quote} on its \
+             last line)"
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -314,7 +405,7 @@ mod tests {
         let (message, hint) = &err.reports()[0];
         assert_eq!(message, "the env file `/nonexistent/.env` does not exist");
         assert!(hint.as_deref().unwrap().contains(&format!(
-            "sample-configs/{}.env",
+            "`nodectl init {}`",
             crate::blueprint::BLUEPRINTS[0].name()
         )));
     }

@@ -165,3 +165,25 @@ fn ctrl_c_exits_130_and_says_cloudformation_goes_on() {
         "nodectl was waiting on the endpoint"
     );
 }
+
+#[test]
+fn manual_pages_come_from_the_command_line_definitions() {
+    let workspace = Workspace::new("");
+    let out = workspace.run(&["man"]);
+    out.success();
+    assert!(out.stdout.contains(".TH nodectl 1"), "{}", out.stdout);
+    assert!(out.stdout.contains("deploy"));
+    let out = workspace.run(&["man", "--out-dir", "man1"]);
+    out.success();
+    let deploy = std::fs::read_to_string(workspace.path("man1/nodectl-deploy.1")).unwrap();
+    assert!(deploy.contains(".TH nodectl-deploy 1"), "{deploy}");
+    assert!(deploy.contains("outputs\\-file"), "{deploy}");
+    assert_eq!(
+        out.stdout.lines().count(),
+        out.stdout
+            .lines()
+            .filter(|line| line.ends_with(".1"))
+            .count()
+    );
+    assert!(workspace.path("man1/nodectl-init.1").exists());
+}

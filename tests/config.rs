@@ -29,9 +29,20 @@ pub fn rejects(env_text: &str, process_env: &[(&str, &str)], expected_stderr: &s
     assert_eq!(tripwire.connections(), 0, "an AWS request was made");
 }
 
+/// [`rejects`] for a sample whose warnings (its worker token and dry run, see
+/// [`UPSTREAM_WARNINGS`]) are printed before the errors, as every warning is.
+#[track_caller]
+pub fn rejects_warned(env_text: &str, process_env: &[(&str, &str)], expected_errors: &str) {
+    rejects(
+        env_text,
+        process_env,
+        &format!("{UPSTREAM_WARNINGS}{expected_errors}"),
+    );
+}
+
 #[test]
 fn region_format() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("AWS_REGION=\"us-east-1\"", "AWS_REGION=\"US East\"")]),
         &[],
         "error: .env:20: AWS_REGION: `US East` is not an AWS region code\n\
@@ -41,7 +52,7 @@ fn region_format() {
 
 #[test]
 fn region_from_the_process_environment_names_its_source() {
-    rejects(
+    rejects_warned(
         &sample_with(&[]),
         &[("AWS_REGION", "nowhere")],
         "error: AWS_REGION (from process environment): `nowhere` is not an AWS region code\n\
@@ -51,7 +62,7 @@ fn region_from_the_process_environment_names_its_source() {
 
 #[test]
 fn instance_type_syntax() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("AWS_INSTANCE_TYPE=\"t3.medium\"", "AWS_INSTANCE_TYPE=\"t3medium\"")]),
         &[],
         "error: .env:21: AWS_INSTANCE_TYPE: `t3medium` is not an EC2 instance type: expected FAMILY.SIZE\n\
@@ -61,7 +72,7 @@ fn instance_type_syntax() {
 
 #[test]
 fn instance_type_and_cpu_type_must_agree() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("AWS_INSTANCE_TYPE=\"t3.medium\"", "AWS_INSTANCE_TYPE=\"t4g.medium\"")]),
         &[],
         "error: AWS_INSTANCE_CPU_TYPE (default): t4g.medium is an AWS Graviton (arm64) instance type, not x86_64\n\
@@ -71,7 +82,7 @@ fn instance_type_and_cpu_type_must_agree() {
 
 #[test]
 fn volume_type() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_TYPE=\"gp3\"", "EDGE_DATA_VOL_TYPE=\"gp2\"")]),
         &[],
         "error: .env:27: EDGE_DATA_VOL_TYPE: `gp2` is not one of `gp3`, `io1`, `io2`, `instance-store`\n\
@@ -81,7 +92,7 @@ fn volume_type() {
 
 #[test]
 fn instance_store_needs_an_instance_type_with_instance_storage() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_TYPE=\"gp3\"", "EDGE_DATA_VOL_TYPE=\"instance-store\"")]),
         &[],
         "error: .env:27: EDGE_DATA_VOL_TYPE: instance-store needs an instance type with instance store volumes, and t3.medium has none\n\
@@ -91,7 +102,7 @@ fn instance_store_needs_an_instance_type_with_instance_storage() {
 
 #[test]
 fn gp3_size_range() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_SIZE=\"256\"", "EDGE_DATA_VOL_SIZE=\"70000\"")]),
         &[],
         "error: .env:28: EDGE_DATA_VOL_SIZE: 70000 GiB is out of range for gp3: gp3 volumes take 1 to 65536 GiB\n\
@@ -101,7 +112,7 @@ fn gp3_size_range() {
 
 #[test]
 fn gp3_iops_range() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_IOPS=\"3000\"", "EDGE_DATA_VOL_IOPS=\"2000\"")]),
         &[],
         "error: .env:29: EDGE_DATA_VOL_IOPS: 2000 IOPS is out of range for gp3: gp3 volumes take 3000 to 80000 IOPS\n\
@@ -111,7 +122,7 @@ fn gp3_iops_range() {
 
 #[test]
 fn gp3_iops_per_gib() {
-    rejects(
+    rejects_warned(
         &sample_with(&[
             ("EDGE_DATA_VOL_SIZE=\"256\"", "EDGE_DATA_VOL_SIZE=\"20\""),
             ("EDGE_DATA_VOL_IOPS=\"3000\"", "EDGE_DATA_VOL_IOPS=\"12000\""),
@@ -124,7 +135,7 @@ fn gp3_iops_per_gib() {
 
 #[test]
 fn io1_iops_per_gib() {
-    rejects(
+    rejects_warned(
         &sample_with(&[
             ("EDGE_DATA_VOL_TYPE=\"gp3\"", "EDGE_DATA_VOL_TYPE=\"io1\""),
             ("EDGE_DATA_VOL_IOPS=\"3000\"", "EDGE_DATA_VOL_IOPS=\"20000\""),
@@ -137,7 +148,7 @@ fn io1_iops_per_gib() {
 
 #[test]
 fn gp3_throughput_range() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_THROUGHPUT=\"125\"", "EDGE_DATA_VOL_THROUGHPUT=\"3000\"")]),
         &[],
         "error: .env:30: EDGE_DATA_VOL_THROUGHPUT: 3000 MiB/s is out of range for gp3: gp3 volumes take 125 to 2000 MiB/s\n\
@@ -147,7 +158,7 @@ fn gp3_throughput_range() {
 
 #[test]
 fn gp3_throughput_per_iops() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_THROUGHPUT=\"125\"", "EDGE_DATA_VOL_THROUGHPUT=\"1000\"")]),
         &[],
         "error: .env:30: EDGE_DATA_VOL_THROUGHPUT: 1000 MiB/s is too much for 3000 IOPS: gp3 allows at most 0.25 MiB/s per provisioned IOPS, so at most 750 MiB/s\n\
@@ -157,7 +168,7 @@ fn gp3_throughput_per_iops() {
 
 #[test]
 fn subnet_mask_range() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("AWS_VPC_CIDR_MASK=\"24\"", "AWS_VPC_CIDR_MASK=\"30\"")]),
         &[],
         "error: .env:24: AWS_VPC_CIDR_MASK: 30 is out of range: AWS_VPC_CIDR_MASK takes 16 to 28\n\
@@ -167,7 +178,7 @@ fn subnet_mask_range() {
 
 #[test]
 fn subnet_mask_larger_than_the_vpc() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("AWS_VPC_CIDR_MASK=\"24\"", "AWS_VPC_CIDR_MASK=\"16\"")]),
         &[("NODECTL_VPC_CIDR", "10.1.0.0/20")],
         "error: .env:24: AWS_VPC_CIDR_MASK: /16 is larger than the VPC block 10.1.0.0/20\n\
@@ -177,7 +188,7 @@ fn subnet_mask_larger_than_the_vpc() {
 
 #[test]
 fn vpc_cidr_with_host_bits() {
-    rejects(
+    rejects_warned(
         &sample_with(&[]),
         &[("NODECTL_VPC_CIDR", "10.0.0.1/16")],
         "error: NODECTL_VPC_CIDR (from process environment): `10.0.0.1/16` has host bits set\n\
@@ -187,7 +198,7 @@ fn vpc_cidr_with_host_bits() {
 
 #[test]
 fn a_number_that_is_not_a_number() {
-    rejects(
+    rejects_warned(
         &sample_with(&[("EDGE_DATA_VOL_SIZE=\"256\"", "EDGE_DATA_VOL_SIZE=\"big\"")]),
         &[],
         "error: .env:28: EDGE_DATA_VOL_SIZE: `big` is not a whole number\n\
@@ -209,7 +220,9 @@ fn every_mistake_is_reported_in_one_run() {
             ),
         ]),
         &[],
-        "error: .env:39: ALLORA_WALLET_GAS_ADJUSTMENT: `lots` is not a number\n\
+        // The dry-run warning cannot be decided while ALLORA_WALLET_SUBMIT_TX is invalid.
+        "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
+         error: .env:39: ALLORA_WALLET_GAS_ADJUSTMENT: `lots` is not a number\n\
          hint: use a decimal number, e.g. ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"\n\
          \n\
          error: .env:52: ALLORA_WALLET_SUBMIT_TX: `maybe` is not true or false\n\
@@ -250,8 +263,8 @@ fn a_file_for_no_known_blueprint() {
         &[],
         "error: cannot tell which blueprint .env is for: it has no ALLORA_*, MODEL_* or \
          EDGE_NODE_* keys\n\
-         hint: add NODECTL_BLUEPRINT=allora or NODECTL_BLUEPRINT=theta, or start from a file in \
-         sample-configs/\n",
+         hint: add NODECTL_BLUEPRINT=allora or NODECTL_BLUEPRINT=theta, or start from a sample: \
+         `nodectl init allora` or `nodectl init theta`\n",
     );
 }
 
@@ -264,7 +277,7 @@ fn a_missing_env_file_says_how_to_make_one() {
     assert_eq!(
         out.stderr,
         "error: the env file `.env` does not exist\n\
-         hint: create it from a sample (`cp sample-configs/allora.env .env`) or pass --env-file PATH\n"
+         hint: create it from a blueprint's sample with `nodectl init allora` or `nodectl init theta`, or pass --env-file PATH\n"
     );
 }
 
@@ -321,7 +334,7 @@ fn an_unknown_blueprint() {
 
 #[test]
 fn a_node_name_that_cannot_be_part_of_a_stack_name() {
-    rejects(
+    rejects_warned(
         &sample_with(&[]),
         &[("NODECTL_NODE_NAME", "Node_2")],
         "error: NODECTL_NODE_NAME (from process environment): `Node_2` is not a valid node name\n\
@@ -331,7 +344,7 @@ fn a_node_name_that_cannot_be_part_of_a_stack_name() {
 
 #[test]
 fn arm64_needs_a_graviton_instance_type() {
-    rejects(
+    rejects_warned(
         &sample_with(&[]),
         &[("AWS_INSTANCE_CPU_TYPE", "ARM_64")],
         "error: AWS_INSTANCE_CPU_TYPE (from process environment): ARM_64 needs an AWS Graviton instance type, and t3.medium is x86_64\n\
@@ -422,7 +435,7 @@ fn rejects_with_env(env_text: &str, args: &[&str], env: &[(&str, &str)], expecte
 
 #[test]
 fn values_that_reach_the_setup_script_must_be_plain() {
-    rejects(
+    rejects_warned(
         &sample_with(&[(
             "MODEL_REPO=\"https://github.com/allora-network/basic-coin-prediction-node\"",
             "MODEL_REPO=\"https://example.com/repo'; rm -rf /\"",
@@ -468,7 +481,7 @@ fn user_data_over_the_ec2_limit_is_refused_before_any_request() {
 
 #[test]
 fn a_tag_that_is_not_a_version() {
-    rejects(
+    rejects_warned(
         &sample_with(&[]),
         &[("ALLORA_OFFCHAIN_NODE_TAG", "latest")],
         "error: ALLORA_OFFCHAIN_NODE_TAG (from process environment): `latest` is not a pinned version tag\n\
@@ -478,7 +491,7 @@ fn a_tag_that_is_not_a_version() {
 
 #[test]
 fn gas_prices_auto_needs_v0_7() {
-    rejects(
+    rejects_warned(
         &sample_with(&[]),
         &[("ALLORA_OFFCHAIN_NODE_TAG", "v0.6.0")],
         "error: .env:41: ALLORA_WALLET_GAS_PRICES: `auto` needs allora-offchain-node v0.7.0 or later; v0.6 takes a number\n\

@@ -107,7 +107,9 @@ fn no_region_anywhere_is_an_error_not_a_default() {
     let out = workspace.run(&["render", "common"]);
     out.expect_code(1);
     assert_eq!(
-        out.stderr,
+        out.stderr
+            .strip_prefix(UPSTREAM_WARNINGS)
+            .expect("the sample's warnings first"),
         "error: no AWS region: AWS_REGION is not set in .env, the environment or \
          AWS_DEFAULT_REGION, and the AWS profile has no region\n\
          hint: set AWS_REGION in the .env file (e.g. AWS_REGION=\"us-east-1\"), pass --region, \

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::config::rejects;
+use crate::config::rejects_warned;
 use crate::support::{filled, theta_sample, upstream_sample, Workspace};
 
 /// The rendered templates of `env_text`, by stack name.
@@ -260,7 +260,7 @@ fn sample_with_repo(repo: &str) -> String {
 
 #[test]
 fn a_model_repository_with_credentials_is_refused_without_showing_them() {
-    rejects(
+    rejects_warned(
         &sample_with_repo("https://ghp_canary7c1@github.com/acme/private-model"),
         &[],
         "error: .env:7: MODEL_REPO: the URL holds credentials (user \
@@ -278,7 +278,7 @@ fn a_model_repository_without_tls_is_refused() {
         ("http://github.com/acme/model", "http"),
         ("git://github.com/acme/model", "git"),
     ] {
-        rejects(
+        rejects_warned(
             &sample_with_repo(repo),
             &[],
             &format!(
@@ -292,7 +292,7 @@ fn a_model_repository_without_tls_is_refused() {
 
 #[test]
 fn public_model_settings_must_be_variable_names() {
-    rejects(
+    rejects_warned(
         &filled(&upstream_sample(), "123456789012"),
         &[("NODECTL_PUBLIC_MODEL_ENV", "TOKEN,BAD-NAME")],
         "error: NODECTL_PUBLIC_MODEL_ENV (from process environment): \

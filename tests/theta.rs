@@ -224,10 +224,9 @@ mod config {
         rejects(
             &theta_sample("123456789012"),
             &[("EDGE_NODE_PASSWORD", "first-line-7c1e\nsecond-line-7c1e")],
-            &format!(
-                "error: EDGE_NODE_PASSWORD (from process environment): has a line break (value \
-                 hidden)\n{hint}"
-            ),
+            // The shape check every value gets; it never shows the value either.
+            "error: EDGE_NODE_PASSWORD (from process environment): the value contains a line \
+             break (character 16)\nhint: put the value on one line\n",
         );
         rejects(
             &theta_sample("123456789012"),
@@ -886,8 +885,25 @@ mod no_default_vpc {
     #[test]
     #[ignore = "full suite: needs moto (scripts/test installs it)"]
     fn an_instance_type_offered_in_no_zone_of_the_default_vpc_is_an_error() {
-        let (_emulator, workspace, _rt, _ec2, vpc) = with_common_stack();
-        // moto's offerings data has no p4de.24xlarge in us-east-2 (nor has AWS, as of writing).
+        let (_emulator, workspace, rt, ec2, vpc) = with_common_stack();
+        // moto's offerings data has trn1.2xlarge in us-east-2c only (as AWS had): without the
+        // default subnet of us-east-2c, the region offers the type but no zone of the VPC does.
+        let subnets = rt
+            .block_on(
+                ec2.describe_subnets()
+                    .filters(filter("vpc-id", &vpc))
+                    .filters(filter("availability-zone", "us-east-2c"))
+                    .send(),
+            )
+            .unwrap();
+        for subnet in subnets.subnets() {
+            rt.block_on(
+                ec2.delete_subnet()
+                    .subnet_id(subnet.subnet_id().unwrap())
+                    .send(),
+            )
+            .unwrap();
+        }
         let out = workspace.run_with(
             &[
                 "deploy",
@@ -897,13 +913,16 @@ mod no_default_vpc {
                 "direct",
                 "--skip-checks",
             ],
-            &[("EDGE_NODE_INSTANCE_TYPE", "p4de.24xlarge")],
+            &[
+                ("EDGE_NODE_INSTANCE_TYPE", "trn1.2xlarge"),
+                ("EDGE_NODE_GPU", "disabled"),
+            ],
         );
         out.expect_code(1);
         assert!(
             out.stderr.ends_with(&format!(
-                "error: instance type p4de.24xlarge is offered in none of the zones of the \
-                 default VPC {vpc} in `us-east-2`\n\
+                "error: instance type trn1.2xlarge is offered in none of the zones of the \
+                 default VPC {vpc} in `us-east-2` (it is offered in us-east-2c)\n\
                  hint: choose an instance type offered in the region (`aws ec2 \
                  describe-instance-type-offerings --location-type availability-zone`), or create \
                  a default subnet in a zone that offers it\n"

@@ -88,4 +88,19 @@ impl Ec2 {
             .filter_map(|o| o.location().map(str::to_string))
             .collect())
     }
+
+    /// Whether the region of this client offers `instance_type` (DescribeInstanceTypeOfferings
+    /// with `LocationType` `region` and an `instance-type` filter: an empty list means no;
+    /// Amazon EC2 API Reference).
+    pub async fn offered_in_region(&self, instance_type: &str) -> Result<bool, AwsError> {
+        let output = self
+            .client
+            .describe_instance_type_offerings()
+            .location_type(LocationType::Region)
+            .filters(filter("instance-type", instance_type))
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(!output.instance_type_offerings().is_empty())
+    }
 }

@@ -7,9 +7,12 @@
 //! Adding a blueprint is a folder here, a folder under `templates/`, and one line in
 //! [`BLUEPRINTS`]. Nothing outside this module names a blueprint.
 
+pub mod instance_types;
 pub mod keys;
 pub mod node;
 pub mod reader;
+pub mod reference;
+pub mod shape;
 pub mod validate;
 pub mod volume;
 
@@ -31,6 +34,10 @@ pub trait Blueprint: Sync {
 
     /// Every key it reads, each once, in documentation order.
     fn keys(&self) -> Vec<&'static KeySpec>;
+
+    /// Its documented sample `.env` file (`sample-configs/<name>.env`, embedded), which
+    /// `nodectl init <name>` writes.
+    fn sample(&self) -> &'static str;
 
     /// Whether a file that sets `key` is for this blueprint (when `NODECTL_BLUEPRINT` does not
     /// say). Keys several blueprints share say nothing.
@@ -62,6 +69,16 @@ pub trait Blueprint: Sync {
             .map(|setting| setting.value)
             .collect()
     }
+}
+
+/// `` `nodectl init allora` or `nodectl init theta` ``: how to start from a sample, for hints.
+pub fn init_commands() -> String {
+    or_list(
+        &BLUEPRINTS
+            .iter()
+            .map(|b| format!("`nodectl init {}`", b.name()))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Every blueprint, one line each.
@@ -174,8 +191,9 @@ pub fn detect(settings: &Settings) -> Result<&'static dyn Blueprint> {
             )
         ))
         .hint(format!(
-            "add {}, or start from a file in sample-configs/",
-            setting_for(BLUEPRINTS)
+            "add {}, or start from a sample: {}",
+            setting_for(BLUEPRINTS),
+            init_commands()
         ))])),
         several => Err(Error::Config(vec![ConfigIssue::general(format!(
             "{} has keys of both {}",

@@ -23,13 +23,32 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader over `settings` for the keys in `specs`.
+    /// Every set value (flag, environment or file) gets [`super::shape::check`] first: its
+    /// size, control characters and URL syntax.
     pub fn new(settings: &'a Settings, specs: Vec<&'static KeySpec>) -> Self {
+        let mut issues = Vec::new();
+        for spec in &specs {
+            let Some(setting) = settings.get(spec.name) else {
+                continue;
+            };
+            if let Err((message, hint)) = super::shape::check(spec, &setting.value) {
+                issues.push(ConfigIssue::key(spec.name, &setting.source, message).hint(hint));
+            }
+        }
         Reader {
             settings,
             specs,
-            issues: Vec::new(),
+            issues,
             warnings: Vec::new(),
         }
+    }
+
+    /// Whether `key` failed [`super::shape::check`] (its other checks are then skipped, so
+    /// that one mistake is reported once).
+    fn malformed(&self, key: &str) -> bool {
+        self.issues
+            .iter()
+            .any(|issue| issue.key.as_deref() == Some(key))
     }
 
     /// The settings being read.
@@ -46,10 +65,12 @@ impl<'a> Reader<'a> {
     }
 
     /// The effective setting of `key` with its default applied; `None` when unset and
-    /// without default. An empty value counts as unset for keys that have a default.
+    /// without default. An empty value counts as unset for keys that have a default, and so
+    /// does a value that failed the shape check (already reported: the later checks see the
+    /// default, so one mistake gives one message).
     pub fn setting(&self, key: &str) -> Option<Setting> {
         let spec = self.spec(key);
-        match self.settings.get(key) {
+        match self.settings.get(key).filter(|_| !self.malformed(key)) {
             Some(setting) if !(setting.value.is_empty() && spec.default.is_some()) => Some(setting),
             _ => spec.default.map(|default| Setting {
                 value: default.to_string(),
@@ -297,7 +318,14 @@ impl<'a> Reader<'a> {
     /// the template files come from `NODECTL_TEMPLATES_DIR`.
     pub fn finish(self) -> Result<Vec<String>> {
         if !self.issues.is_empty() {
-            return Err(Error::Config(self.issues));
+            let error = Error::Config(self.issues);
+            if self.warnings.is_empty() {
+                return Err(error);
+            }
+            return Err(Error::WithWarnings {
+                warnings: self.warnings,
+                error: Box::new(error),
+            });
         }
         let mut warnings = self.warnings;
         if let Some(dir) = std::env::var_os(crate::template::TEMPLATES_DIR_ENV) {

@@ -65,6 +65,25 @@ pub fn instance_type(value: &str) -> Result<InstanceType, Problem> {
             hint.into(),
         ));
     }
+    if !super::instance_types::is_known(value) {
+        let suggestion = match super::instance_types::closest(value) {
+            Some(known) => format!(" (did you mean {known}?)"),
+            None => String::new(),
+        };
+        let sizes = super::instance_types::sizes(family);
+        let hint = if sizes.is_empty() {
+            format!(
+                "{hint}; nodectl knows the types of the EC2 API model of botocore 1.42.72, so a \
+                 newer type needs a newer nodectl"
+            )
+        } else {
+            format!("the sizes of {family} are {}", sizes.join(", "))
+        };
+        return Err((
+            format!("`{value}` is not an EC2 instance type{suggestion}"),
+            hint,
+        ));
+    }
     Ok(InstanceType {
         family: family.to_string(),
         size: size.to_string(),

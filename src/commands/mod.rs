@@ -5,7 +5,9 @@ mod check;
 mod cost;
 mod deploy;
 mod destroy;
+mod init;
 mod inspect;
+mod man;
 mod render;
 
 use std::collections::HashMap;
@@ -39,6 +41,10 @@ pub(crate) async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
         Command::Status => inspect::status(&cli.global, printer).await,
         Command::Cost(args) => cost::run(&cli.global, printer, args).await,
         Command::Check(args) => check::run(&cli.global, printer, args),
+        Command::Init { blueprint, force } => {
+            init::run(&cli.global, printer, blueprint.as_deref(), *force)
+        }
+        Command::Man { out_dir } => man::run(printer, out_dir.as_deref()),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "nodectl", &mut buffer);

@@ -126,6 +126,8 @@ pub async fn deploy(
         }
     }
     let ec2 = Ec2::new(&session.sdk);
+    // Every selected stack's instance types, before the first stack is touched.
+    lookup::check_offerings(&ec2, plan, selected).await?;
     let writer = SecretWriter {
         client: SecretsManager::new(&session.sdk),
         region: plan.region.clone(),

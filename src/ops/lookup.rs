@@ -5,7 +5,7 @@
 use crate::aws::ec2::Ec2;
 use crate::aws::AwsError;
 use crate::error::{Error, Result};
-use crate::plan::{Lookup, StackSpec};
+use crate::plan::{Lookup, Plan, StackSpec};
 use crate::stack::Engine;
 
 /// The network a [`Lookup::DefaultVpc`] resolves to.
@@ -197,4 +197,62 @@ async fn default_network(
         ));
     }
     Ok((vpc_id, vpc_cidr, subnets))
+}
+
+/// Checks that the region offers every EC2 instance type the `selected` stacks launch
+/// (`AWS::EC2::Instance` resources, [`crate::template::eval::instance_types`]), all at once
+/// and before any stack is deployed, so that an instance type the region lacks stops
+/// `deploy all` before `common` is created rather than in a rollback of the node stack.
+///
+/// Errors: a type the region does not offer (with a hint to list the ones it does), or an AWS
+/// error. A failed check for other reasons (no permission for DescribeInstanceTypeOfferings)
+/// only warns: CloudFormation will say it again.
+pub async fn check_offerings(ec2: &Ec2, plan: &Plan, selected: &[&StackSpec]) -> Result<()> {
+    let mut types: Vec<String> = Vec::new();
+    for stack in selected {
+        let pseudo = crate::template::eval::Pseudo {
+            region: plan.region.clone(),
+            account: None,
+            stack: stack.name.clone(),
+        };
+        for instance_type in crate::template::eval::instance_types(&stack.template, pseudo) {
+            if !types.contains(&instance_type) {
+                types.push(instance_type);
+            }
+        }
+    }
+    for instance_type in &types {
+        match ec2.offered_in_region(instance_type).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::usage(
+                    format!(
+                        "instance type {instance_type} is not offered in `{}`",
+                        plan.region
+                    ),
+                    format!(
+                        "choose one the region offers (`aws ec2 describe-instance-type-offerings \
+                         --region {} --filters Name=instance-type,Values={}*`), or another region",
+                        plan.region,
+                        instance_type.split('.').next().unwrap_or(instance_type)
+                    ),
+                ))
+            }
+            Err(err) if err.kind == crate::aws::AwsErrorKind::Service => tracing::warn!(
+                "cannot check that `{}` offers {instance_type} ({err}); deploying anyway",
+                plan.region
+            ),
+            Err(err) => {
+                return Err(aws_error(
+                    format!(
+                        "cannot check that `{}` offers {instance_type} (EC2 \
+                     DescribeInstanceTypeOfferings)",
+                        plan.region
+                    ),
+                    err,
+                ))
+            }
+        }
+    }
+    Ok(())
 }

@@ -315,6 +315,30 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// The EC2 instance types the created `AWS::EC2::Instance` resources of `template` launch (with
+/// the parameters' defaults, which nodectl sends as the parameter values), deduplicated, in
+/// template order; a type that cannot be resolved offline is left out.
+pub fn instance_types(template: &Template, pseudo: Pseudo) -> Vec<String> {
+    let evaluator = Evaluator::new(template, pseudo);
+    let mut found: Vec<String> = Vec::new();
+    for resource in template.resources() {
+        if resource.kind() != "AWS::EC2::Instance" || !evaluator.created(&resource) {
+            continue;
+        }
+        let instance_type = resource
+            .property("InstanceType")
+            .and_then(|value| evaluator.value(value))
+            .as_ref()
+            .and_then(scalar);
+        if let Some(instance_type) = instance_type {
+            if !found.contains(&instance_type) {
+                found.push(instance_type);
+            }
+        }
+    }
+    found
+}
+
 /// A scalar as CloudFormation compares it in `Fn::Equals` (as text).
 pub fn scalar(value: &Value) -> Option<String> {
     match value {

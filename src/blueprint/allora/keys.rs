@@ -2,7 +2,13 @@
 //! (aws-blueprint-node-runners PRs #88, #158 and #170, see `../shared/reference/node-runners.md`
 //! section 1.5) plus nodectl's own `NODECTL_*` keys.
 
-use crate::blueprint::keys::{self, key, secret, KeySpec};
+use crate::blueprint::keys::{self, key, secret, KeySpec, Shape};
+
+/// The schemes of the node's HTTP endpoints (the chain's RPC, the inference and truth servers).
+const HTTP: &[&str] = &["http", "https"];
+
+/// The schemes a gRPC endpoint may carry (it is usually written `host:port`).
+const GRPC: &[&str] = &["http", "https", "grpc", "grpcs"];
 
 /// Every key the blueprint reads, in the order `sample-configs/allora.env` documents them.
 pub(super) fn all() -> Vec<&'static KeySpec> {
@@ -78,7 +84,8 @@ pub(super) const NODE_KEYS: &[KeySpec] = &[
     secret(
         "MODEL_ENV_VARS",
         "KEY=\"value\" lines for the inference server",
-    ),
+    )
+    .shape(Shape::Lines),
     key(
         "NODECTL_PUBLIC_MODEL_ENV",
         Some(super::secrets::PUBLIC_MODEL_ENV_DEFAULT),
@@ -126,12 +133,14 @@ pub(super) const NODE_KEYS: &[KeySpec] = &[
         "ALLORA_WALLET_NODE_RPC",
         Some("https://allora-rpc.testnet.allora.network"),
         "chain RPC URL",
-    ),
+    )
+    .shape(Shape::Urls(HTTP)),
     key(
         "ALLORA_WALLET_NODE_GRPC",
         Some("allora-grpc.testnet.allora.network:443"),
         "chain gRPC host:port (v0.9+)",
-    ),
+    )
+    .shape(Shape::Endpoints(GRPC)),
     key(
         "ALLORA_WALLET_CHAIN_ID",
         Some("allora-testnet-1"),
@@ -158,12 +167,14 @@ pub(super) const NODE_KEYS: &[KeySpec] = &[
         "ALLORA_WORKER_INFERENCE_ENDPOINT",
         Some("http://source:8000/inference/{Token}"),
         "inference URL",
-    ),
+    )
+    .shape(Shape::Urls(HTTP)),
     key(
         "ALLORA_REPUTER_LOSS_FUNCTION_SERVICE",
         Some("http://localhost:5000"),
         "loss function URL",
-    ),
+    )
+    .shape(Shape::Urls(HTTP)),
     key(
         "ALLORA_REPUTER_LOSS_METHOD_OPTIONS_LOSS_METHOD",
         Some("sqe"),
@@ -189,7 +200,8 @@ pub(super) const NODE_KEYS: &[KeySpec] = &[
         "ALLORA_REPUTER_SOURCE_OF_TRUTH_ENDPOINT",
         Some("http://source:8888/truth/{Token}/{BlockHeight}"),
         "ground truth URL",
-    ),
+    )
+    .shape(Shape::Urls(HTTP)),
     key(
         "ALLORA_REPUTER_LOOP_SECONDS",
         Some("30"),

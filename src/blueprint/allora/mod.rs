@@ -13,6 +13,7 @@ mod config;
 mod keys;
 mod offchain;
 mod secrets;
+mod values;
 
 use std::sync::{Arc, LazyLock};
 
@@ -61,6 +62,10 @@ static FILES: TemplateFiles = TemplateFiles {
 impl Blueprint for Allora {
     fn name(&self) -> &'static str {
         "allora"
+    }
+
+    fn sample(&self) -> &'static str {
+        include_str!("../../../sample-configs/allora.env")
     }
 
     fn keys(&self) -> Vec<&'static KeySpec> {
