@@ -212,6 +212,52 @@ pub(crate) struct DeployArgs {
     /// Deploy even if `nodectl check` finds violations (said loudly on stderr).
     #[arg(long)]
     pub skip_checks: bool,
+
+    /// A tag for every stack and the node's secret, KEY=VALUE (repeatable); added to
+    /// NODECTL_TAGS of the .env file, and wins for the same key.
+    #[arg(long = "tags", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+
+    /// The CloudFormation service role the stack operations run as (`RoleARN`), as `cdk
+    /// deploy --role-arn`; your credentials then need only iam:PassRole on it.
+    #[arg(long, value_name = "ARN", value_parser = parse_role_arn)]
+    pub role_arn: Option<String>,
+
+    /// Turn termination protection on for every deployed stack (never turned off by nodectl;
+    /// `destroy` then refuses until you turn it off).
+    #[arg(long)]
+    pub termination_protection: bool,
+
+    /// Keep what a failed operation created (no rollback), to debug it; the stack is left in
+    /// a *_FAILED state, which the next deploy (create: deleted and created again) or
+    /// `aws cloudformation rollback-stack` resolves.
+    #[arg(long)]
+    pub no_rollback: bool,
+}
+
+fn parse_tag(value: &str) -> Result<(String, String), String> {
+    crate::blueprint::tags::parse_one(value)
+        .map_err(|(message, hint)| format!("{message} ({hint})"))
+}
+
+/// An IAM role ARN, `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+fn parse_role_arn(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|name| !name.is_empty());
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err("not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)".into())
+    }
 }
 
 /// Arguments of `check`.
@@ -273,6 +319,10 @@ pub(crate) struct DestroyArgs {
     /// Give up waiting for one deletion after this long (e.g. 45m; 0: no limit).
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_timeout)]
     pub timeout: Duration,
+
+    /// The CloudFormation service role the deletions run as (`RoleARN`).
+    #[arg(long, value_name = "ARN", value_parser = parse_role_arn)]
+    pub role_arn: Option<String>,
 }
 
 #[cfg(test)]

@@ -149,6 +149,34 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Adds the user's `tags` to every stack and to the secrets the stacks write (a key a
+    /// stack has already takes the user's value). Errors: a stack would carry more than
+    /// [`crate::blueprint::tags::MAX_TAGS`] tags.
+    pub fn add_tags(&mut self, tags: &[(String, String)]) -> Result<()> {
+        use crate::blueprint::tags::{merge, MAX_TAGS};
+        for stack in &mut self.stacks {
+            merge(&mut stack.tags, tags.iter().cloned());
+            if stack.tags.len() > MAX_TAGS {
+                return Err(Error::usage(
+                    format!(
+                        "stack `{}` would carry {} tags, more than the {MAX_TAGS} CloudFormation \
+                         allows ({} of them nodectl's own)",
+                        stack.name,
+                        stack.tags.len(),
+                        stack.tags.len() - tags.len()
+                    ),
+                    "drop some of NODECTL_TAGS and --tags",
+                ));
+            }
+            for step in &mut stack.before_deploy {
+                if let Step::WriteSecret(secret) = step {
+                    merge(&mut secret.tags, tags.iter().cloned());
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The stack with `id`.
     pub fn stack(&self, id: &str) -> Option<&StackSpec> {
         self.stacks.iter().find(|stack| stack.id == id)

@@ -31,6 +31,7 @@ use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOut
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::list_change_sets::ListChangeSetsOutput;
 use aws_sdk_cloudformation::operation::list_imports::ListImportsOutput;
 use aws_sdk_cloudformation::operation::update_stack::UpdateStackOutput;
 use aws_sdk_cloudformation::types::{
@@ -90,6 +91,7 @@ fn options(method: Method, yes: bool) -> DeployOptions {
         yes,
         no_execute: false,
         account: ACCOUNT.into(),
+        termination_protection: false,
     }
 }
 
@@ -103,6 +105,15 @@ fn production_retries() -> RetryConfig {
 /// A mocked client serving `rules` with the given SDK retry configuration, in its own retry
 /// partition (own token bucket).
 fn client_with(mode: RuleMode, retry: RetryConfig, rules: &[&Rule]) -> Client {
+    // Before an update, nodectl lists the stack's change sets to remove its own old ones: by
+    // default there are none (a test's own ListChangeSets rule comes first and wins).
+    let no_change_sets =
+        mock!(Client::list_change_sets).then_output(|| ListChangeSetsOutput::builder().build());
+    let rules: Vec<&Rule> = rules
+        .iter()
+        .copied()
+        .chain((mode == RuleMode::MatchAny).then_some(&no_change_sets))
+        .collect();
     mock_client!(
         aws_sdk_cloudformation,
         mode,
@@ -123,6 +134,8 @@ fn engine(cfn: Client, printer: &Printer) -> Engine<'_> {
         cfn: CloudFormation::new(cfn),
         observer: printer,
         region: REGION.into(),
+        role_arn: None,
+        disable_rollback: false,
         // The CDK's intervals (2 s to 15 s): the timings these sequences were written for.
         poll: PollConfig::CDK,
         timeout: None,
@@ -2206,4 +2219,107 @@ async fn a_stack_that_settles_behind_throttled_polls_is_a_success_not_a_timeout(
         "decided right after the timeout: {:?}",
         start.elapsed()
     );
+}
+
+/// Issue 12: the change sets earlier nodectl runs left on a stack (`--no-execute`, a declined
+/// or interrupted deploy) are deleted before the next one is created; another tool's change
+/// set and one being executed are left alone (ListChangeSets, DeleteChangeSet).
+#[tokio::test(start_paused = true)]
+async fn nodectls_old_change_sets_are_deleted_before_the_next_deploy() {
+    const OLD: &str =
+        "arn:aws:cloudformation:us-east-1:123456789012:changeSet/nodectl-1795000000-00000001/1";
+    let update = PendingUpdate::new(Replacement::False);
+    let listed = mock!(Client::list_change_sets).then_output(|| {
+        use aws_sdk_cloudformation::types::ExecutionStatus;
+        let summary = |name: &str, id: &str, execution: ExecutionStatus| {
+            aws_sdk_cloudformation::types::ChangeSetSummary::builder()
+                .change_set_name(name)
+                .change_set_id(id)
+                .execution_status(execution)
+                .build()
+        };
+        ListChangeSetsOutput::builder()
+            .summaries(summary(
+                "nodectl-1795000000-00000001",
+                OLD,
+                ExecutionStatus::Available,
+            ))
+            .summaries(summary(
+                "cdk-deploy-change-set",
+                "arn:other",
+                ExecutionStatus::Available,
+            ))
+            .summaries(summary(
+                "nodectl-1795000001-00000002",
+                "arn:executing",
+                ExecutionStatus::ExecuteInProgress,
+            ))
+            .build()
+    });
+    let delete_old = mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some(OLD))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let cfn = client(&[
+        &listed,
+        &delete_old,
+        &update.existing,
+        &update.create,
+        &update.describe_change_set,
+        &update.delete_change_set,
+        &update.delete_stack,
+        &update.execute,
+    ]);
+    let (printer, captured) = printer(Some("\n"));
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, false),
+        )
+        .await,
+    );
+    assert!(matches!(err, Error::Aborted(_)), "{err:?}");
+    assert_eq!(delete_old.num_calls(), 1);
+    // The new change set, declined, is deleted too; nothing else is.
+    assert_eq!(update.delete_change_set.num_calls(), 1);
+    assert!(
+        captured.stderr().contains(&format!(
+            "deleted 1 change set an earlier nodectl run left on stack `{STACK}`: \
+             nodectl-1795000000-00000001\n"
+        )),
+        "{}",
+        captured.stderr()
+    );
+}
+
+/// `--no-rollback`: ExecuteChangeSet carries DisableRollback.
+#[tokio::test(start_paused = true)]
+async fn no_rollback_is_sent_with_the_execution() {
+    let update = PendingUpdate::new(Replacement::False);
+    let execute = mock!(Client::execute_change_set)
+        .match_requests(|r| r.disable_rollback() == Some(true))
+        .then_output(|| ExecuteChangeSetOutput::builder().build());
+    let done = by_id(STACK_ID).then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| history(&[event("e1", 1, STACK, "UPDATE_COMPLETE", None)]));
+    let cfn = client(&[
+        &update.existing,
+        &update.create,
+        &update.describe_change_set,
+        &execute,
+        &done,
+        &events,
+    ]);
+    let (printer, _captured) = printer(None);
+    let mut engine = engine(cfn, &printer);
+    engine.disable_rollback = true;
+    settled(deploy_stack(
+        &engine,
+        &printer,
+        &plan(),
+        &options(Method::ChangeSet, true),
+    ))
+    .await
+    .expect("deployed");
+    assert_eq!(execute.num_calls(), 1);
 }

@@ -28,6 +28,7 @@ mod init;
 mod lifecycle;
 mod localstack;
 mod moto;
+mod options;
 mod render;
 mod scan;
 mod secret_retries;

@@ -123,6 +123,13 @@ pub const NODE_NAMING: &[KeySpec] =
             .max(32, "part of the node stack's name"),
     ];
 
+/// Stack tags the user adds to every stack ([`super::tags`]).
+pub const STACK_TAGS: &[KeySpec] = &[key(
+    "NODECTL_TAGS",
+    None,
+    "stack tags, KEY=VALUE,KEY=VALUE (also deploy --tags)",
+)];
+
 /// The data volume of a node (the upstream blueprints' `EDGE_DATA_VOL_*` keys), checked by
 /// [`super::volume::read`].
 pub const DATA_VOLUME: &[KeySpec] = &[

@@ -13,6 +13,7 @@ pub mod node;
 pub mod reader;
 pub mod reference;
 pub mod shape;
+pub mod tags;
 pub mod validate;
 pub mod volume;
 

@@ -27,7 +27,8 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
         Some(key) => secret_from_stdin(key)?,
         None => Default::default(),
     };
-    let plan = load_plan_with(global, printer, flags, false)?;
+    let mut plan = load_plan_with(global, printer, flags, false)?;
+    plan.add_tags(&args.tags)?;
     let selected = plan.select(&args.stacks)?;
     if args.no_execute && selected.len() > 1 {
         return Err(Error::usage(
@@ -67,13 +68,16 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
     }
     super::check::before_deploy(&plan, &selected, args.skip_checks, printer)?;
     let session = ops::connect(aws_options(global), &plan).await?;
-    let engine = session.engine(printer, args.timeout);
+    let mut engine = session.engine(printer, args.timeout);
+    engine.role_arn = args.role_arn.clone();
+    engine.disable_rollback = args.no_rollback;
     let request = Request {
         options: DeployOptions {
             method: args.method,
             yes: args.yes,
             no_execute: args.no_execute,
             account: session.account.clone(),
+            termination_protection: args.termination_protection,
         },
         outputs_file: args.outputs_file.clone(),
     };

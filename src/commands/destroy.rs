@@ -11,7 +11,8 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyAr
     let plan = load_plan(global, printer)?;
     let selected = plan.select(&args.stacks)?;
     let session = ops::connect(aws_options(global), &plan).await?;
-    let engine = session.engine(printer, args.timeout);
+    let mut engine = session.engine(printer, args.timeout);
+    engine.role_arn = args.role_arn.clone();
     let report =
         ops::destroy::destroy(&session, &engine, printer, &plan, &selected, args.yes).await?;
     printer.report(&report);

@@ -107,7 +107,23 @@ pub(crate) fn load_plan_with(
     for secret in blueprint::secrets(&settings) {
         printer.register_secret(&secret);
     }
-    let plan = blueprint::detect(&settings)?.plan(&settings)?;
+    // NODECTL_TAGS is every blueprint's; its problems join the blueprint's.
+    let tags = blueprint::tags::from_settings(&settings);
+    let plan = match (blueprint::detect(&settings)?.plan(&settings), tags) {
+        (Ok(mut plan), Ok(tags)) => {
+            plan.add_tags(&tags)?;
+            plan
+        }
+        (Ok(plan), Err(issues)) if plan.warnings.is_empty() => return Err(Error::Config(issues)),
+        (Ok(plan), Err(issues)) => {
+            return Err(Error::WithWarnings {
+                warnings: plan.warnings,
+                error: Box::new(Error::Config(issues)),
+            })
+        }
+        (Err(err), Ok(_)) => return Err(err),
+        (Err(err), Err(issues)) => return Err(err.with_issues(issues)),
+    };
     debug_assert_eq!(plan.check_graph(), Ok(()));
     if warn {
         print_warnings(&plan, printer);

@@ -320,6 +320,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error with more configuration `issues`: added to a configuration error (also
+    /// one with warnings), else the error as it is.
+    pub fn with_issues(self, issues: Vec<ConfigIssue>) -> Error {
+        match self {
+            Error::Config(mut found) => {
+                found.extend(issues);
+                Error::Config(found)
+            }
+            Error::WithWarnings { warnings, error } => Error::WithWarnings {
+                warnings,
+                error: Box::new(error.with_issues(issues)),
+            },
+            other => other,
+        }
+    }
+
     /// A usage error with a hint.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Usage {

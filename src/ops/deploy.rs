@@ -137,6 +137,19 @@ pub async fn deploy(
         let stack = lookup::resolve(engine, &ec2, stack).await?;
         match deploy_stack_with(engine, prompt, &stack, &request.options, Some(&writer)).await? {
             DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
+                if request.options.termination_protection && !info.termination_protection {
+                    engine
+                        .cfn
+                        .enable_termination_protection(&info.name)
+                        .await
+                        .map_err(|err| {
+                            engine.error("turn termination protection on for", &info.name, err)
+                        })?;
+                    engine.observer.note(&format!(
+                        "turned termination protection on for stack `{}`",
+                        info.name
+                    ));
+                }
                 if let Some(path) = &request.outputs_file {
                     merge_into_file(path, &info.name, &info.outputs)?;
                     engine.observer.note(&format!(

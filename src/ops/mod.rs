@@ -49,6 +49,8 @@ impl Session {
             region: self.region.clone(),
             poll: PollConfig::from_env(),
             timeout: (!timeout.is_zero()).then_some(timeout),
+            role_arn: None,
+            disable_rollback: false,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct DeployOptions {
     pub no_execute: bool,
     /// The account id (for the change table and the confirmation text).
     pub account: String,
+    /// `--termination-protection`: turn it on for every deployed stack.
+    pub termination_protection: bool,
 }
 
 /// How a deploy ended, when it did not fail.
@@ -118,12 +120,17 @@ pub fn change_table(rows: &[ChangeRow]) -> String {
     out.join("\n")
 }
 
-fn input(stack: &StackSpec) -> StackInput<'_> {
-    StackInput {
-        name: &stack.name,
-        template: stack.template.body(),
-        parameters: &stack.parameters,
-        tags: &stack.tags,
+impl Engine<'_> {
+    /// What CloudFormation is sent for `stack`, with the engine's role and rollback setting.
+    fn input<'s>(&'s self, stack: &'s StackSpec) -> StackInput<'s> {
+        StackInput {
+            name: &stack.name,
+            template: stack.template.body(),
+            parameters: &stack.parameters,
+            tags: &stack.tags,
+            role_arn: self.role_arn.as_deref(),
+            disable_rollback: self.disable_rollback,
+        }
     }
 }
 
@@ -191,6 +198,9 @@ impl Engine<'_> {
         let creating = existing
             .as_ref()
             .is_none_or(|info| info.status == "REVIEW_IN_PROGRESS");
+        if let Some(info) = &existing {
+            self.remove_stale_change_sets(&info.id, name).await;
+        }
         let change_set_name = token();
         self.observer.note(&format!(
             "creating change set {change_set_name} for stack `{name}` in `{}`",
@@ -198,7 +208,7 @@ impl Engine<'_> {
         ));
         let created = match self
             .cfn
-            .create_change_set(&input(stack), &change_set_name, creating)
+            .create_change_set(&self.input(stack), &change_set_name, creating)
             .await
         {
             // A retry (after a lost reply) of a request CloudFormation carried out is refused
@@ -271,7 +281,11 @@ impl Engine<'_> {
             .latest_event_id(&change_set.stack_id)
             .await
             .map_err(|e| self.error("deploy", &stack.name, e))?;
-        if let Err(err) = self.cfn.execute_change_set(&change_set.id, &token()).await {
+        if let Err(err) = self
+            .cfn
+            .execute_change_set(&change_set.id, &token(), self.disable_rollback)
+            .await
+        {
             self.executed_anyway(stack, change_set, err).await?;
         }
         let operation = if change_set.creating {
@@ -383,8 +397,49 @@ impl Engine<'_> {
         }
     }
 
+    /// Deletes the change sets an earlier nodectl run left on the stack (`--no-execute`, a
+    /// declined or interrupted deploy: names starting `nodectl-`), so that they do not pile
+    /// up; change sets of other tools are left alone. Failures only warn.
+    async fn remove_stale_change_sets(&self, stack_id: &str, name: &str) {
+        let found = match self.cfn.change_sets(stack_id).await {
+            Ok(found) => found,
+            Err(err) => {
+                self.observer.warn(&format!(
+                    "could not list the change sets of stack `{name}` to remove nodectl's old \
+                     ones: {err}"
+                ));
+                return;
+            }
+        };
+        let mut removed = Vec::new();
+        for (change_set, id, execution) in found {
+            if !change_set.starts_with("nodectl-") || execution == "EXECUTE_IN_PROGRESS" {
+                continue;
+            }
+            match self.cfn.delete_change_set(&id).await {
+                Ok(()) => removed.push(change_set),
+                Err(err) if err.code.as_deref() == Some("ChangeSetNotFound") => {}
+                Err(err) => self.observer.warn(&format!(
+                    "could not delete the old change set {change_set} of stack `{name}`: {err}"
+                )),
+            }
+        }
+        if !removed.is_empty() {
+            self.observer.note(&format!(
+                "deleted {} change set{} an earlier nodectl run left on stack `{name}`: {}",
+                removed.len(),
+                if removed.len() == 1 { "" } else { "s" },
+                removed.join(", ")
+            ));
+        }
+    }
+
     async fn remove_review_stack(&self, stack_id: &str) {
-        if let Err(err) = self.cfn.delete_stack(stack_id, None).await {
+        if let Err(err) = self
+            .cfn
+            .delete_stack(stack_id, None, self.role_arn.as_deref())
+            .await
+        {
             self.observer.warn(&format!(
                 "could not delete the empty stack {stack_id}: {err}"
             ));
@@ -403,7 +458,7 @@ impl Engine<'_> {
                 self.observer
                     .note(&format!("creating stack `{name}` in `{}`", self.region));
                 let token = token();
-                let stack_id = match self.cfn.create_stack(&input(stack), &token).await {
+                let stack_id = match self.cfn.create_stack(&self.input(stack), &token).await {
                     Ok(id) => id,
                     // A retried CreateStack whose first attempt created the stack is refused
                     // with AlreadyExistsException; the stack's first event carries the
@@ -427,7 +482,11 @@ impl Engine<'_> {
                     .await
                     .map_err(|e| self.error("update", name, e))?;
                 let token = token();
-                let updated = match self.cfn.update_stack(&info.id, &input(stack), &token).await {
+                let updated = match self
+                    .cfn
+                    .update_stack(&info.id, &self.input(stack), &token)
+                    .await
+                {
                     // A retried UpdateStack whose first attempt started the update is refused
                     // (the stack is UPDATE_IN_PROGRESS); the update's events carry the request's
                     // ClientRequestToken (CloudFormation API Reference, UpdateStack).

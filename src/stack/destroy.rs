@@ -41,7 +41,7 @@ pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>
     ));
     engine
         .cfn
-        .delete_stack(&info.id, Some(&token()))
+        .delete_stack(&info.id, Some(&token()), engine.role_arn.as_deref())
         .await
         .map_err(aws)?;
     let outcome = engine.wait(&info.id, &info.name, since, false).await?;

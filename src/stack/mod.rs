@@ -32,6 +32,12 @@ pub struct Engine<'a> {
     pub poll: PollConfig,
     /// How long to wait for one stack operation; `None` waits as long as it takes.
     pub timeout: Option<Duration>,
+    /// The CloudFormation service role (`--role-arn`) every stack operation runs as; `None`:
+    /// the caller's credentials.
+    pub role_arn: Option<String>,
+    /// `--no-rollback`: a failed operation keeps what it created (`DisableRollback`), for
+    /// debugging; the stack is then left in a `*_FAILED` state.
+    pub disable_rollback: bool,
 }
 
 /// The end of a wait: the final status and this operation's events, oldest first.

@@ -205,6 +205,7 @@ impl CloudFormation {
             .set_parameters(Some(stack.sdk_parameters()))
             .capabilities(Capability::CapabilityIam)
             .set_tags(Some(stack.sdk_tags()))
+            .set_role_arn(stack.role_arn.map(str::to_string))
             .description("nodectl deploy")
             .client_token(name)
             .send()
@@ -324,12 +325,19 @@ impl CloudFormation {
     }
 
     /// Executes the change set `id` (ExecuteChangeSet, with `token` as its
-    /// `ClientRequestToken`).
-    pub async fn execute_change_set(&self, id: &str, token: &str) -> Result<(), AwsError> {
+    /// `ClientRequestToken`; `disable_rollback`: `DisableRollback`, keep what a failed
+    /// operation created).
+    pub async fn execute_change_set(
+        &self,
+        id: &str,
+        token: &str,
+        disable_rollback: bool,
+    ) -> Result<(), AwsError> {
         self.client
             .execute_change_set()
             .change_set_name(id)
             .client_request_token(token)
+            .set_disable_rollback(disable_rollback.then_some(true))
             .send()
             .await
             .map_err(AwsError::from_sdk)?;
@@ -347,12 +355,19 @@ impl CloudFormation {
         Ok(())
     }
 
-    /// Deletes the stack `id` (DeleteStack, with `token` as its `ClientRequestToken` if any).
-    pub async fn delete_stack(&self, id: &str, token: Option<&str>) -> Result<(), AwsError> {
+    /// Deletes the stack `id` (DeleteStack, with `token` as its `ClientRequestToken` if any,
+    /// as the service role `role_arn` if any).
+    pub async fn delete_stack(
+        &self,
+        id: &str,
+        token: Option<&str>,
+        role_arn: Option<&str>,
+    ) -> Result<(), AwsError> {
         self.client
             .delete_stack()
             .stack_name(id)
             .set_client_request_token(token.map(str::to_string))
+            .set_role_arn(role_arn.map(str::to_string))
             .send()
             .await
             .map_err(AwsError::from_sdk)?;
@@ -373,6 +388,8 @@ impl CloudFormation {
             .set_parameters(Some(stack.sdk_parameters()))
             .capabilities(Capability::CapabilityIam)
             .set_tags(Some(stack.sdk_tags()))
+            .set_role_arn(stack.role_arn.map(str::to_string))
+            .set_disable_rollback(stack.disable_rollback.then_some(true))
             .client_request_token(token)
             .send()
             .await
@@ -395,7 +412,55 @@ impl CloudFormation {
             .set_parameters(Some(stack.sdk_parameters()))
             .capabilities(Capability::CapabilityIam)
             .set_tags(Some(stack.sdk_tags()))
+            .set_role_arn(stack.role_arn.map(str::to_string))
+            .set_disable_rollback(stack.disable_rollback.then_some(true))
             .client_request_token(token)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
+    /// The change sets of stack `stack` as `(name, id, execution status)` (ListChangeSets,
+    /// all pages).
+    pub async fn change_sets(
+        &self,
+        stack: &str,
+    ) -> Result<Vec<(String, String, String)>, AwsError> {
+        let mut found = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_change_sets()
+                .stack_name(stack)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(AwsError::from_sdk)?;
+            for summary in page.summaries() {
+                found.push((
+                    summary.change_set_name().unwrap_or_default().to_string(),
+                    summary.change_set_id().unwrap_or_default().to_string(),
+                    summary
+                        .execution_status()
+                        .map(|status| status.as_str().to_string())
+                        .unwrap_or_default(),
+                ));
+            }
+            next = page.next_token().map(str::to_string);
+            if next.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Turns termination protection on for stack `name` (UpdateTerminationProtection).
+    pub async fn enable_termination_protection(&self, name: &str) -> Result<(), AwsError> {
+        self.client
+            .update_termination_protection()
+            .stack_name(name)
+            .enable_termination_protection(true)
             .send()
             .await
             .map_err(AwsError::from_sdk)?;

@@ -112,6 +112,10 @@ pub struct StackInput<'a> {
     pub parameters: &'a [(String, String)],
     /// Stack tags.
     pub tags: &'a [(String, String)],
+    /// The service role CloudFormation uses (`RoleARN`), if any.
+    pub role_arn: Option<&'a str>,
+    /// Keep the resources of a failed operation (`DisableRollback`) for debugging.
+    pub disable_rollback: bool,
 }
 
 impl StackInput<'_> {

@@ -17,6 +17,7 @@ pub(super) fn all() -> Vec<&'static KeySpec> {
         keys::ACCOUNT_REGION,
         OWN_KEYS,
         keys::NODE_NAMING,
+        keys::STACK_TAGS,
         keys::DATA_VOLUME,
         NODE_KEYS,
     ])

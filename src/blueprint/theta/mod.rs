@@ -86,6 +86,7 @@ pub(super) fn all_keys() -> Vec<&'static KeySpec> {
         OWN_KEYS,
         keys::DATA_VOLUME,
         keys::NODE_NAMING,
+        keys::STACK_TAGS,
         PASSWORD_KEYS,
     ])
 }
