@@ -96,6 +96,17 @@ pub(crate) enum Command {
     /// Print each stack's status and last update.
     Status,
 
+    /// Show what a deploy would change: each rendered template against the deployed one (a
+    /// unified diff of the JSON) and the parameters that would change.
+    ///
+    /// Read-only: no change set is created. Parameters that deploy-time lookups fill (the
+    /// default VPC) are not compared; a deployed stack keeps them.
+    Diff {
+        /// Which stacks, by id, or `all`.
+        #[arg(value_name = "STACK", value_parser = stack_ids(), default_value = ALL)]
+        stacks: Vec<String>,
+    },
+
     /// Estimate the monthly on-demand cost of the stacks, line by line (offline).
     ///
     /// Reads what the rendered templates deploy (instance, EBS volumes, public IPv4, dashboard,

@@ -21,6 +21,7 @@ mod cli;
 mod config;
 mod cost;
 mod credentials;
+mod diff;
 mod engine;
 mod faults;
 mod identity;

@@ -223,8 +223,8 @@ pub fn secrets(settings: &Settings) -> Vec<String> {
         .chain(
             ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
                 .iter()
-                .filter_map(|key| settings.get(key))
-                .map(|setting| setting.value),
+                .filter_map(|key| settings.file_entry(key))
+                .map(|entry| entry.value.clone()),
         );
     for value in values {
         let value = value.trim().trim_matches('"').trim_matches('\'');
@@ -263,6 +263,22 @@ mod tests {
             assert_eq!(blueprint.files().blueprint, blueprint.name());
             assert!(blueprint.stack_ids().contains(&"common"));
         }
+    }
+
+    /// Credentials are masked when they were put in the `.env` file by mistake; those of the
+    /// environment (where they belong, and where an emulator's is a word like `test`) are not
+    /// masked in every text nodectl prints (regression: `LatestAmiId` came out `La****AmiId`).
+    #[test]
+    fn only_credentials_in_the_file_are_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "AWS_SESSION_TOKEN=\"FwoGZXIvYXdzEJr-token\"\n").unwrap();
+        let env = std::collections::HashMap::from([(
+            "AWS_SECRET_ACCESS_KEY".to_string(),
+            "test".to_string(),
+        )]);
+        let settings = Settings::load(&path, env, Default::default()).unwrap();
+        assert_eq!(secrets(&settings), ["FwoGZXIvYXdzEJr-token"]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `nodectl outputs` and `nodectl status`: read-only views of the deployed stacks.
+//! `nodectl outputs`, `status` and `diff`: read-only views of the deployed stacks.
 
 use std::time::Duration;
 
@@ -14,6 +14,16 @@ pub(super) async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
     printer.report(&ops::inspect::outputs(&engine, &plan).await?);
+    Ok(())
+}
+
+/// Prints what a deploy of `stacks` would change (see `nodectl diff --help`).
+pub(super) async fn diff(global: &GlobalArgs, printer: &Printer, stacks: &[String]) -> Result<()> {
+    let plan = load_plan(global, printer)?;
+    let selected = plan.select(stacks)?;
+    let session = ops::connect(aws_options(global), &plan).await?;
+    let engine = session.engine(printer, Duration::ZERO);
+    printer.report(&ops::diff::diff(&engine, &selected).await?);
     Ok(())
 }
 

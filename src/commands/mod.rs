@@ -39,6 +39,7 @@ pub(crate) async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
         Command::Destroy(args) => destroy::run(&cli.global, printer, args).await,
         Command::Outputs => inspect::outputs(&cli.global, printer).await,
         Command::Status => inspect::status(&cli.global, printer).await,
+        Command::Diff { stacks } => inspect::diff(&cli.global, printer, stacks).await,
         Command::Cost(args) => cost::run(&cli.global, printer, args).await,
         Command::Check(args) => check::run(&cli.global, printer, args),
         Command::Init { blueprint, force } => {

@@ -6,6 +6,7 @@
 
 pub mod deploy;
 pub mod destroy;
+pub mod diff;
 pub mod inspect;
 pub mod lookup;
 

@@ -421,6 +421,20 @@ impl CloudFormation {
         Ok(())
     }
 
+    /// The template of the deployed stack `stack` as CloudFormation keeps it (GetTemplate,
+    /// `TemplateStage` `Original`: the body as it was sent).
+    pub async fn template(&self, stack: &str) -> Result<String, AwsError> {
+        let output = self
+            .client
+            .get_template()
+            .stack_name(stack)
+            .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(output.template_body().unwrap_or_default().to_string())
+    }
+
     /// The change sets of stack `stack` as `(name, id, execution status)` (ListChangeSets,
     /// all pages).
     pub async fn change_sets(
