@@ -62,6 +62,10 @@ pub(crate) struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Colour on stderr: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = crate::printer::ColorChoice::Auto)]
+    pub color: crate::printer::ColorChoice,
+
     /// The AWS profile in use (`--profile`, else `AWS_PROFILE`, else `default`), read from the
     /// shared config files before the command runs; not a flag.
     #[arg(skip)]

@@ -22,6 +22,7 @@ pub mod observer;
 pub mod ops;
 pub mod plan;
 pub mod printer;
+pub mod progress;
 pub mod secrets;
 pub mod settings;
 pub mod stack;
@@ -55,7 +56,7 @@ where
         (false, 0) => Verbosity::Normal,
         _ => Verbosity::Verbose,
     };
-    let printer = Printer::terminal(cli.global.output.format(), verbosity);
+    let printer = Printer::terminal(cli.global.output.format(), verbosity, cli.global.color);
     init_logging(&printer, cli.global.verbose);
 
     let printer = std::sync::Arc::new(printer);

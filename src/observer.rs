@@ -20,6 +20,13 @@ pub trait Observer: Sync {
         self.note(&event.line());
     }
 
+    /// An operation on stack `stack` starts: it will touch about `expected` resources (`None`:
+    /// unknown), and the resources `signalled` (with a `CreationPolicy`) wait for a boot signal.
+    /// For the status line on a terminal.
+    fn operation(&self, stack: &str, expected: Option<usize>, signalled: &[String]) {
+        let _ = (stack, expected, signalled);
+    }
+
     /// Stack `stack` is being waited for, in state `state` (`CREATE_IN_PROGRESS`, `change set
     /// CREATE_PENDING`): a spinner on a terminal, and what an interruption reports.
     fn waiting(&self, stack: &str, state: &str);

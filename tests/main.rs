@@ -30,6 +30,7 @@ mod lifecycle;
 mod localstack;
 mod moto;
 mod options;
+mod progress;
 mod render;
 mod scan;
 mod secret_retries;

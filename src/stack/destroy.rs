@@ -44,6 +44,7 @@ pub async fn delete(engine: &Engine<'_>, info: &StackInfo) -> Result<Vec<String>
         .delete_stack(&info.id, Some(&token()), engine.role_arn.as_deref())
         .await
         .map_err(aws)?;
+    engine.observer.operation(&info.name, None, &[]);
     let outcome = engine.wait(&info.id, &info.name, since, false).await?;
     if classify(&outcome.status) == StatusClass::Deleted {
         engine

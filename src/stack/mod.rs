@@ -4,6 +4,7 @@
 //! [`crate::aws::cloudformation`], waits with [`crate::aws::poll`], and reports progress to an
 //! [`Observer`]. Tests drive it with `aws-smithy-mocks` sequences or a local emulator.
 
+pub mod change_set;
 pub mod deploy;
 pub mod destroy;
 pub mod outputs;

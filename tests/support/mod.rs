@@ -323,6 +323,12 @@ pub struct Terminal {
 }
 
 impl Terminal {
+    /// Everything written to the terminal so far, as written (carriage returns and escape
+    /// sequences included).
+    pub fn raw(&self) -> String {
+        self.screen.lock().unwrap().clone()
+    }
+
     /// Everything the terminal showed so far, without carriage returns.
     pub fn screen(&self) -> String {
         self.screen.lock().unwrap().replace('\r', "")
@@ -349,7 +355,13 @@ impl Terminal {
     }
 
     /// Waits for the command to end (at most 60 s); its exit code and the whole screen.
-    pub fn finish(mut self) -> (i32, String) {
+    pub fn finish(self) -> (i32, String) {
+        let (code, raw) = self.finish_raw();
+        (code, raw.replace('\r', ""))
+    }
+
+    /// [`Terminal::finish`] with the output as written ([`Terminal::raw`]).
+    pub fn finish_raw(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(60);
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -366,7 +378,7 @@ impl Terminal {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
-        (status.code().unwrap_or(-1), self.screen())
+        (status.code().unwrap_or(-1), self.raw())
     }
 }
 

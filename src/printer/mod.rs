@@ -5,14 +5,16 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use console::Style;
+use indicatif::ProgressBar;
 
-use crate::aws::cloudformation::Event;
 use crate::error::{Error, Result};
-use crate::observer::{Observer, Prompt};
+use crate::observer::Prompt;
 use crate::ops::Report;
+
+mod live;
+use crate::progress::Progress;
 
 /// The `--output` format of data written to stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -94,6 +96,23 @@ pub struct Printer {
     secrets: Arc<Mutex<Vec<String>>>,
     spinner: Mutex<Option<ProgressBar>>,
     waiting: Mutex<Option<(String, String)>>,
+    /// Whether stderr is a terminal that shows the status line and abbreviated event lines.
+    live: bool,
+    /// Whether stderr gets colour.
+    colour: bool,
+    /// The operation the status line shows.
+    progress: Mutex<Option<Progress>>,
+}
+
+/// When stderr gets colour (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set (<https://no-color.org>).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Where answers to prompts come from.
@@ -111,8 +130,15 @@ const TERMINAL: &str = "/dev/tty";
 impl Printer {
     /// A printer on the real stdout and stderr. Prompts are possible only when stdin is a
     /// terminal and the process has a controlling terminal (`/dev/tty`), where they are asked and
-    /// answered; the spinner only when stderr is a terminal.
-    pub fn terminal(format: OutputFormat, verbosity: Verbosity) -> Self {
+    /// answered; the status line and abbreviated event lines only when stderr is a terminal
+    /// that can redraw a line (`TERM` set and not `dumb`, as indicatif requires).
+    pub fn terminal(format: OutputFormat, verbosity: Verbosity, color: ColorChoice) -> Self {
+        let on_terminal = std::io::stderr().is_terminal();
+        let colour = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => on_terminal && std::env::var_os("NO_COLOR").is_none(),
+        };
         let interactive = std::io::stdin().is_terminal()
             && std::fs::OpenOptions::new()
                 .read(true)
@@ -129,6 +155,9 @@ impl Printer {
             secrets: Arc::new(Mutex::new(Vec::new())),
             spinner: Mutex::new(None),
             waiting: Mutex::new(None),
+            live: on_terminal && !console::is_dumb() && verbosity >= Verbosity::Normal,
+            colour,
+            progress: Mutex::new(None),
         }
     }
 
@@ -148,6 +177,9 @@ impl Printer {
             secrets: Arc::new(Mutex::new(Vec::new())),
             spinner: Mutex::new(None),
             waiting: Mutex::new(None),
+            live: false,
+            colour: false,
+            progress: Mutex::new(None),
         };
         (printer, captured)
     }
@@ -236,7 +268,28 @@ impl Printer {
 
     /// A warning on stderr, always shown: `warning: <message>`.
     pub fn warn(&self, message: &str) {
-        self.stderr_line(&format!("warning: {message}"));
+        self.stderr_line(&format!(
+            "{} {message}",
+            self.label("warning:", Style::new().yellow())
+        ));
+    }
+
+    /// `text` in `style` when stderr gets colour.
+    fn label(&self, text: &str, style: Style) -> String {
+        if self.colour {
+            style.bold().force_styling(true).apply_to(text).to_string()
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// The width of the terminal stderr shows, in columns (80 when unknown).
+    fn width(&self) -> usize {
+        console::Term::stderr()
+            .size_checked()
+            .map(|(_, columns)| usize::from(columns))
+            .filter(|columns| *columns >= 20)
+            .unwrap_or(80)
     }
 
     /// Prints an error (every problem it holds) with its hints on stderr.
@@ -250,42 +303,19 @@ impl Printer {
         let reports = error.reports();
         let count = reports.len();
         for (index, (message, hint)) in reports.into_iter().enumerate() {
-            self.stderr_line(&format!("error: {message}"));
+            self.stderr_line(&format!(
+                "{} {message}",
+                self.label("error:", Style::new().red())
+            ));
             if let Some(hint) = hint {
-                self.stderr_line(&format!("hint: {hint}"));
+                self.stderr_line(&format!(
+                    "{} {hint}",
+                    self.label("hint:", Style::new().cyan())
+                ));
             }
             if index + 1 < count {
                 self.stderr_line("");
             }
-        }
-    }
-
-    /// Shows (or updates) a spinner with `message` on stderr when stderr is a terminal and
-    /// not `-q`; otherwise does nothing (plain progress lines carry the information then).
-    pub fn spinner(&self, message: &str) {
-        if self.verbosity < Verbosity::Normal || !matches!(self.stderr, Sink::Stderr) {
-            return;
-        }
-        if !std::io::stderr().is_terminal() {
-            return;
-        }
-        let mut spinner = self.spinner.lock().expect("lock");
-        let bar = spinner.get_or_insert_with(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                    .expect("valid spinner template"),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        bar.set_message(self.redact(message));
-    }
-
-    /// Removes the spinner, if any.
-    pub fn clear_spinner(&self) {
-        if let Some(bar) = self.spinner.lock().expect("lock").take() {
-            bar.finish_and_clear();
         }
     }
 
@@ -331,49 +361,6 @@ impl Printer {
             }
         }
         Ok(is_yes(&answer))
-    }
-
-    /// The stack being waited for and its state, while a wait is on: what an interruption
-    /// reports.
-    pub fn waiting_on(&self) -> Option<(String, String)> {
-        self.waiting.lock().expect("lock").clone()
-    }
-}
-
-impl Observer for Printer {
-    fn note(&self, line: &str) {
-        self.info(line);
-    }
-
-    fn warn(&self, message: &str) {
-        Printer::warn(self, message);
-    }
-
-    fn event(&self, _stack: &str, event: &Event) {
-        self.info(&event.line());
-    }
-
-    fn waiting(&self, stack: &str, state: &str) {
-        let now = Some((stack.to_string(), state.to_string()));
-        let changed = {
-            let mut waiting = self.waiting.lock().expect("lock");
-            let changed = *waiting != now;
-            *waiting = now;
-            changed
-        };
-        if changed {
-            tracing::debug!("waiting for stack `{stack}`: {state}");
-        }
-        self.spinner(&format!("{stack}: {state}"));
-    }
-
-    fn done_waiting(&self) {
-        *self.waiting.lock().expect("lock") = None;
-        self.clear_spinner();
-    }
-
-    fn secret(&self, value: &str) {
-        self.register_secret(value);
     }
 }
 
