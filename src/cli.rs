@@ -46,8 +46,9 @@ pub(crate) struct GlobalArgs {
     pub region: Option<String>,
 
     /// Send every AWS request to this endpoint instead of AWS (a local emulator, e.g.
-    /// http://127.0.0.1:4566). Also read from AWS_ENDPOINT_URL.
-    #[arg(long, global = true, value_name = "URL", env = "AWS_ENDPOINT_URL")]
+    /// http://127.0.0.1:4566). Without it the SDK reads AWS_ENDPOINT_URL, and
+    /// AWS_ENDPOINT_URL_<SERVICE> for one service (e.g. AWS_ENDPOINT_URL_SSM), which then wins.
+    #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
     /// Format of the data written to stdout (sarif: `check` only).
@@ -97,8 +98,54 @@ pub(crate) enum Command {
     /// Print the stack outputs (in the CDK --outputs-file format with --output json).
     Outputs,
 
-    /// Print each stack's status and last update.
-    Status,
+    /// Print each stack's status and last update, and the node's state: instance (state, EC2
+    /// status checks, public IP, uptime), SSM agent, service, containers (image, state,
+    /// restarts) and the node's own checks, each ok / degraded / down.
+    ///
+    /// The node part is read through SSM Run Command (one command); --stacks-only skips it.
+    /// With --output json: {"stacks": [{stackName, status, lastUpdated, reason}], "nodes":
+    /// [{stackName, health, instance, statusChecks, agent, uptimeSeconds, service, containers,
+    /// checks: [{name, health, detail}]}]}.
+    Status(StatusArgs),
+
+    /// Check the node's health: exit 0 when healthy, 7 when degraded, 8 when down (for cron
+    /// and CI); --wait blocks until it is healthy.
+    ///
+    /// The checks: the instance runs and passes EC2's status checks, the SSM agent is online,
+    /// the node's service is active, its containers run, and the node's own probes pass
+    /// (Theta: edgecore.GetStatus and GetPeers on 17888, edgelauncher on 15888; Allora: the
+    /// inference server's health URL and the worker's metrics on 2112).
+    Health(HealthArgs),
+
+    /// Print the node's logs: the cloud-init output (installation, first start), the node
+    /// service's journal, or a container's log; --follow keeps printing new lines.
+    ///
+    /// Read through SSM Run Command, whose inline output stops at 24,000 characters: the log
+    /// is written to a file on the node and read in pages of whole lines, so nothing is cut.
+    Logs(LogsArgs),
+
+    /// Run a shell command on the node as root, print its output and exit with its exit code.
+    ///
+    /// One word after -- is a shell command line as it is (`nodectl exec -- 'docker ps | head'`);
+    /// several are one command with each word quoted (`nodectl exec -- ls -l "/data/my dir"`).
+    /// Output beyond SSM's 24,000 characters is cut (said on stderr): page with `nodectl logs`
+    /// or write to a file. No SSH port or key pair is involved.
+    Exec(ExecArgs),
+
+    /// Open an interactive shell on the node (Session Manager): runs `aws ssm start-session`,
+    /// which needs the AWS CLI and the session-manager-plugin; without them, prints the command
+    /// and how to install the plugin.
+    Connect(NodeArg),
+
+    /// Restart the node's service (or reboot the instance with --hard), then wait until the
+    /// node is healthy; exits like `health` afterwards.
+    Restart(RestartArgs),
+
+    /// Call the node's JSON-RPC (Theta: edgecore.* on 17888, edgelauncher.* on 15888,
+    /// edgeencoder.* on 17935) and print the result as JSON.
+    ///
+    /// Example: nodectl rpc edgelauncher.GetPastJobs '[{"type":"lavita","page":0,"num":10}]'
+    Rpc(RpcArgs),
 
     /// Show what a deploy would change: each rendered template against the deployed one (a
     /// unified diff of the JSON) and the parameters that would change.
@@ -273,6 +320,92 @@ fn parse_role_arn(value: &str) -> Result<String, String> {
     } else {
         Err("not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)".into())
     }
+}
+
+/// Which node (day-2 commands).
+#[derive(Debug, Args)]
+pub(crate) struct NodeArg {
+    /// The node stack, by id (default: the plan's only node stack, `single-node`).
+    #[arg(long, value_name = "STACK")]
+    pub node: Option<String>,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Only the stacks: no EC2 or SSM request.
+    #[arg(long)]
+    pub stacks_only: bool,
+    #[command(flatten)]
+    pub node: NodeArg,
+}
+
+/// Arguments of `health`.
+#[derive(Debug, Args)]
+pub(crate) struct HealthArgs {
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// Wait until the node is healthy, at most this long (e.g. 20m), checking every 10 s;
+    /// then exit as the last check says.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub wait: Option<Duration>,
+}
+
+/// Arguments of `logs`.
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// `cloud-init` (/var/log/cloud-init-output.log), `node` (the service's journal), or a
+    /// container's name (`docker logs`; `nodectl status` lists them).
+    #[arg(long, value_name = "SOURCE", default_value = "cloud-init")]
+    pub source: crate::ops::logs::LogSource,
+    /// Only entries newer than this (e.g. 10m, 2h); not for cloud-init.
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub since: Option<Duration>,
+    /// The last N lines (0: all).
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 200)]
+    pub lines: usize,
+    /// Keep printing new lines until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+/// Arguments of `exec`.
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// Stop the command after this long (SSM `executionTimeout`; exit code 124).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// The command, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Arguments of `restart`.
+#[derive(Debug, Args)]
+pub(crate) struct RestartArgs {
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// Reboot the instance (EC2 RebootInstances) instead of restarting the service.
+    #[arg(long)]
+    pub hard: bool,
+    /// How long to wait for the node to be healthy afterwards.
+    #[arg(long, value_name = "DURATION", default_value = "20m", value_parser = parse_timeout)]
+    pub wait: Duration,
+}
+
+/// Arguments of `rpc`.
+#[derive(Debug, Args)]
+pub(crate) struct RpcArgs {
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// The method, e.g. edgecore.GetStatus.
+    pub method: String,
+    /// The params as JSON (default []).
+    pub params: Option<String>,
 }
 
 /// Arguments of `check`.

@@ -18,6 +18,7 @@ mod commands;
 pub mod cost;
 pub mod error;
 pub mod facts;
+pub mod node;
 pub mod observer;
 pub mod ops;
 pub mod plan;
@@ -85,7 +86,7 @@ where
         Ok(()) => error::ExitCode::Success as i32,
         Err(err) => {
             printer.error(&err);
-            err.exit_code() as i32
+            err.process_code()
         }
     };
     aws::report_calls();

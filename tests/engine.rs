@@ -2124,6 +2124,46 @@ async fn a_refused_retry_of_an_executed_change_set_is_followed_to_success() {
     );
 }
 
+/// Regression: ExecuteChangeSet refused for a reason of its own (moto refuses a missing export
+/// with a ValidationError) was reported as "another operation changed the stack" because the
+/// change set was still AVAILABLE. It is the AWS error.
+#[tokio::test(start_paused = true)]
+async fn a_refused_execution_that_is_no_status_conflict_is_the_aws_error() {
+    let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
+    let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
+    let describe_change_set = mock!(Client::describe_change_set)
+        .sequence()
+        .output(|| change_set_executing("AVAILABLE"))
+        .output(|| change_set_executing("AVAILABLE"))
+        .build();
+    let execute = mock!(Client::execute_change_set).then_http_response(|| {
+        aws_error(
+            "ValidationError",
+            "No export named theta-edge-common-NodeAccessPolicyArn found.",
+        )
+    });
+    let events = mock!(Client::describe_stack_events).then_output(|| history(&[]));
+    let cfn = client(&[&existing, &create, &describe_change_set, &execute, &events]);
+    let (printer, _captured) = printer(None);
+
+    let err = expect_err(
+        deploy_plan(
+            &engine(cfn, &printer),
+            &printer,
+            options(Method::ChangeSet, true),
+        )
+        .await,
+    );
+    let (message, _) = report(&err);
+    assert_eq!(
+        message,
+        format!(
+            "cannot execute the change set of stack `{STACK}` in `{REGION}`: ValidationError: \
+             No export named theta-edge-common-NodeAccessPolicyArn found."
+        )
+    );
+}
+
 /// Another deploy executed its own change set on the stack while this one waited at the
 /// prompt: this change set is `OBSOLETE` and its execution refused. nodectl says so, and
 /// executes nothing.

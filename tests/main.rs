@@ -21,6 +21,7 @@ mod cli;
 mod config;
 mod cost;
 mod credentials;
+mod day2;
 mod diff;
 mod engine;
 mod faults;

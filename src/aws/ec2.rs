@@ -1,5 +1,6 @@
 //! Amazon EC2 (Amazon EC2 API Reference): the default VPC, its subnets, and which zones offer
-//! an instance type, for the deploy-time lookups.
+//! an instance type, for the deploy-time lookups; a node's instance (state, status checks,
+//! reboot) for the day-2 commands.
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, LocationType};
@@ -103,4 +104,93 @@ impl Ec2 {
             .map_err(AwsError::from_sdk)?;
         Ok(!output.instance_type_offerings().is_empty())
     }
+
+    /// The instance `instance_id` (DescribeInstances), `None` if EC2 does not know it.
+    pub async fn instance(&self, instance_id: &str) -> Result<Option<Instance>, AwsError> {
+        let output = match self
+            .client
+            .describe_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)
+        {
+            Ok(output) => output,
+            Err(err) if err.code.as_deref() == Some("InvalidInstanceID.NotFound") => {
+                return Ok(None)
+            }
+            Err(err) => return Err(err),
+        };
+        Ok(output
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| i.instance_id() == Some(instance_id))
+            .map(|i| Instance {
+                id: instance_id.to_string(),
+                state: i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                instance_type: i.instance_type().map(|t| t.as_str().to_string()),
+                public_ip: i.public_ip_address().map(str::to_string),
+                launch_time: i.launch_time().map(|t| t.to_string()),
+            }))
+    }
+
+    /// The instance's EC2 status checks as `(system, instance)` (`ok`, `impaired`,
+    /// `initializing`, `insufficient-data`, `not-applicable`), from DescribeInstanceStatus;
+    /// `None` when EC2 reports none (a stopped instance).
+    pub async fn status_checks(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<(String, String)>, AwsError> {
+        let output = self
+            .client
+            .describe_instance_status()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(output.instance_statuses().first().map(|status| {
+            let summary = |s: Option<&aws_sdk_ec2::types::InstanceStatusSummary>| {
+                s.and_then(|s| s.status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "unknown".into())
+            };
+            (
+                summary(status.system_status()),
+                summary(status.instance_status()),
+            )
+        }))
+    }
+
+    /// Reboots the instance (RebootInstances: an operating-system reboot, same host, same
+    /// volumes and addresses).
+    pub async fn reboot(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.client
+            .reboot_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+}
+
+/// An EC2 instance as the day-2 commands show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    /// The instance id, `i-...`.
+    pub id: String,
+    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`, `terminated`.
+    pub state: String,
+    /// The instance type, e.g. `t3.medium`.
+    pub instance_type: Option<String>,
+    /// The public IPv4 address, if any.
+    pub public_ip: Option<String>,
+    /// When it was launched (RFC 3339).
+    pub launch_time: Option<String>,
 }

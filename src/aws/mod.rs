@@ -13,6 +13,7 @@ pub mod poll;
 pub mod pricing;
 pub mod profile;
 pub mod secretsmanager;
+pub mod ssm;
 pub mod sts;
 
 use std::time::Duration;

@@ -60,6 +60,12 @@ pub trait Blueprint: Sync {
     /// problem of the configuration at once, as [`Error::Config`].
     fn plan(&self, settings: &Settings) -> Result<Plan>;
 
+    /// What the day-2 commands (`status`, `health`, `logs`, `restart`, `rpc`) know about its
+    /// node: service, containers, probes, RPC ports. `None`: it runs no node.
+    fn node(&self) -> Option<&'static crate::node::NodeProfile> {
+        None
+    }
+
     /// The secret values of `settings` under this blueprint's keys, for redaction (every
     /// secret key's value by default).
     fn secrets(&self, settings: &Settings) -> Vec<String> {

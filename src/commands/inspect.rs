@@ -1,4 +1,4 @@
-//! `nodectl outputs`, `status` and `diff`: read-only views of the deployed stacks.
+//! `nodectl outputs` and `diff`: read-only views of the deployed stacks.
 
 use std::time::Duration;
 
@@ -24,14 +24,5 @@ pub(super) async fn diff(global: &GlobalArgs, printer: &Printer, stacks: &[Strin
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
     printer.report(&ops::diff::diff(&engine, &selected).await?);
-    Ok(())
-}
-
-/// Prints each stack's status, last update time and status reason.
-pub(super) async fn status(global: &GlobalArgs, printer: &Printer) -> Result<()> {
-    let plan = load_plan(global, printer)?;
-    let session = ops::connect(aws_options(global), &plan).await?;
-    let engine = session.engine(printer, Duration::ZERO);
-    printer.report(&ops::inspect::status(&engine, &plan).await?);
     Ok(())
 }

@@ -8,6 +8,7 @@ mod destroy;
 mod init;
 mod inspect;
 mod man;
+mod node;
 mod render;
 
 use std::collections::HashMap;
@@ -38,7 +39,13 @@ pub(crate) async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
         Command::Deploy(args) => deploy::run(&cli.global, printer, args).await,
         Command::Destroy(args) => destroy::run(&cli.global, printer, args).await,
         Command::Outputs => inspect::outputs(&cli.global, printer).await,
-        Command::Status => inspect::status(&cli.global, printer).await,
+        Command::Status(args) => node::status(&cli.global, printer, args).await,
+        Command::Health(args) => node::health(&cli.global, printer, args).await,
+        Command::Logs(args) => node::logs(&cli.global, printer, args).await,
+        Command::Exec(args) => node::exec(&cli.global, printer, args).await,
+        Command::Connect(args) => node::connect_shell(&cli.global, printer, args).await,
+        Command::Restart(args) => node::restart(&cli.global, printer, args).await,
+        Command::Rpc(args) => node::rpc(&cli.global, printer, args).await,
         Command::Diff { stacks } => inspect::diff(&cli.global, printer, stacks).await,
         Command::Cost(args) => cost::run(&cli.global, printer, args).await,
         Command::Check(args) => check::run(&cli.global, printer, args),

@@ -21,6 +21,12 @@ pub enum ExitCode {
     /// 6: `nodectl check` found violations, or `deploy` refused to deploy because of them
     /// (before any AWS request).
     ChecksFailed = 6,
+    /// 7: `nodectl health` (or `restart`) found a node degraded: it works, but a check needs a
+    /// look (no peers, a container restarting, no metrics).
+    Degraded = 7,
+    /// 8: `nodectl health` (or `restart`) found a node down: instance stopped, SSM agent
+    /// offline, service or node software not answering.
+    Down = 8,
     /// 130: interrupted (Ctrl-C, SIGINT); CloudFormation goes on with any operation already
     /// started.
     Interrupted = 130,
@@ -58,6 +64,14 @@ pub const EXIT_CODES: &[(ExitCode, &str)] = &[
     (
         ExitCode::ChecksFailed,
         "check found violations, or deploy refused because of them (before any AWS request)",
+    ),
+    (
+        ExitCode::Degraded,
+        "health: a node is degraded (it works, but a check needs a look)",
+    ),
+    (
+        ExitCode::Down,
+        "health: a node is down (stopped, unreachable, or its software not answering)",
     ),
     (
         ExitCode::Interrupted,

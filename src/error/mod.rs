@@ -306,6 +306,25 @@ pub enum Error {
         hint: String,
     },
 
+    /// `nodectl exec`: the command ran on the node and exited with `code` (not 0); its output
+    /// is already printed, so this error prints nothing more.
+    #[error("the command on the node exited with {code}")]
+    Remote {
+        /// The remote exit code (SSM `ResponseCode`), also nodectl's.
+        code: i32,
+    },
+
+    /// `nodectl health` (or `restart`): a node is not healthy; its checks are already printed.
+    #[error("{summary}")]
+    Unhealthy {
+        /// Down rather than degraded.
+        down: bool,
+        /// E.g. "`theta-single-node` is down: edgecore: no answer".
+        summary: String,
+        /// What to do next.
+        hint: String,
+    },
+
     /// A local file could not be read or written.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
@@ -367,7 +386,18 @@ impl Error {
                 terminated: true, ..
             } => ExitCode::Terminated,
             Error::Interrupted { .. } => ExitCode::Interrupted,
+            Error::Unhealthy { down: true, .. } => ExitCode::Down,
+            Error::Unhealthy { .. } => ExitCode::Degraded,
             _ => ExitCode::Error,
+        }
+    }
+
+    /// The process exit code: [`Error::exit_code`], or the remote command's for
+    /// [`Error::Remote`] (an exit code that does not fit 0..=255 is 1).
+    pub fn process_code(&self) -> i32 {
+        match self {
+            Error::Remote { code } if (1..=255).contains(code) => *code,
+            _ => self.exit_code() as i32,
         }
     }
 
@@ -376,6 +406,8 @@ impl Error {
     pub fn reports(&self) -> Vec<(String, Option<String>)> {
         match self {
             Error::WithWarnings { error, .. } => error.reports(),
+            Error::Remote { .. } => Vec::new(),
+            Error::Unhealthy { summary, hint, .. } => vec![(summary.clone(), Some(hint.clone()))],
             Error::Config(issues) => issues
                 .iter()
                 .map(|issue| (issue.to_string(), issue.hint.clone()))

@@ -44,20 +44,50 @@ pub struct StackStatus {
     pub reason: Option<String>,
 }
 
-/// Every stack's status, in plan order; as text, aligned columns.
+/// Every stack's status, in plan order, and the state of each deployed node; as text,
+/// aligned columns, then one block per node.
 #[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct StatusReport(pub Vec<StackStatus>);
+pub struct StatusReport {
+    /// The stacks.
+    pub stacks: Vec<StackStatus>,
+    /// The deployed nodes (empty with `--stacks-only`).
+    pub nodes: Vec<super::health::NodeStatus>,
+}
 
 impl Report for StatusReport {
     fn text(&self) -> String {
-        let width = self
-            .0
+        let mut text = stacks_text(&self.stacks);
+        for node in &self.nodes {
+            text.push_str("\n\n");
+            text.push_str(&super::day2::summary_line(node));
+            if let Some(service) = &node.service {
+                text.push_str(&format!("\n  service  {}  {}", service.name, service.state));
+            }
+            for container in &node.containers {
+                text.push_str(&format!(
+                    "\n  container  {}  {}  {}  {} restarts",
+                    container.name, container.image, container.status, container.restarts
+                ));
+            }
+            let body = super::day2::HealthReport(node.clone()).text();
+            for line in body.lines().skip(1) {
+                text.push('\n');
+                text.push_str(line);
+            }
+        }
+        text
+    }
+}
+
+/// The stacks as aligned columns: name, status, last update, reason.
+fn stacks_text(stacks: &[StackStatus]) -> String {
+    {
+        let width = stacks
             .iter()
             .map(|row| row.stack_name.len())
             .max()
             .unwrap_or(0);
-        self.0
+        stacks
             .iter()
             .map(|row| {
                 let mut line = format!(
@@ -96,5 +126,8 @@ pub async fn status(engine: &Engine<'_>, plan: &Plan) -> Result<StatusReport> {
             },
         });
     }
-    Ok(StatusReport(rows))
+    Ok(StatusReport {
+        stacks: rows,
+        nodes: Vec::new(),
+    })
 }

@@ -4,11 +4,15 @@
 //! [`Observer`](crate::observer::Observer), asks through a [`Prompt`](crate::observer::Prompt),
 //! and returns a report ([`Report`]: `Serialize` plus a text form) for the command to print.
 
+pub mod day2;
 pub mod deploy;
 pub mod destroy;
 pub mod diff;
+pub mod health;
 pub mod inspect;
+pub mod logs;
 pub mod lookup;
+pub mod node;
 
 use std::time::Duration;
 

@@ -225,6 +225,21 @@ impl Printer {
         self.stdout.write_all(text.as_bytes());
     }
 
+    /// Writes `text` to stdout as it is (a remote command's output, log lines), redacted.
+    pub fn data_raw(&self, text: &str) {
+        if !text.is_empty() {
+            self.stdout.write_all(self.redact(text).as_bytes());
+        }
+    }
+
+    /// Writes `text` to stderr as it is (a remote command's standard error), redacted; shown
+    /// even with `-q`, since it is the command's own output.
+    pub fn stderr_raw(&self, text: &str) {
+        if !text.is_empty() {
+            self.stderr.write_all(self.redact(text).as_bytes());
+        }
+    }
+
     /// Writes a JSON document to stdout, pretty-printed with 2-space indentation.
     pub fn data_json(&self, value: &serde_json::Value) {
         let text = serde_json::to_string_pretty(value).expect("JSON values always serialize");

@@ -156,6 +156,8 @@ impl Engine<'_> {
     /// `InvalidChangeSetStatus`, and the change set then executes: that is success. An
     /// `OBSOLETE` change set, or one still `AVAILABLE` while the stack is busy, means another
     /// operation changed the stack since the change set was made ([`Error::ConcurrentChange`]).
+    /// Any other refusal (a `ValidationError` about the template, e.g. a missing export) is
+    /// that error, whatever the change set's state.
     async fn executed_anyway(
         &self,
         stack: &StackSpec,
@@ -172,11 +174,15 @@ impl Engine<'_> {
                 tracing::debug!("ExecuteChangeSet was refused ({err}), but the change set runs");
                 Ok(())
             }
-            Ok(status @ ("OBSOLETE" | "AVAILABLE")) => Err(Error::ConcurrentChange {
-                stack: stack.name.clone(),
-                region: self.region.clone(),
-                detail: format!("its change set is {status}: {err}"),
-            }),
+            Ok(status @ ("OBSOLETE" | "AVAILABLE"))
+                if err.code.as_deref() == Some("InvalidChangeSetStatus") =>
+            {
+                Err(Error::ConcurrentChange {
+                    stack: stack.name.clone(),
+                    region: self.region.clone(),
+                    detail: format!("its change set is {status}: {err}"),
+                })
+            }
             _ => Err(self.error("execute the change set of", &stack.name, err)),
         }
     }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod ssm;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -155,6 +156,12 @@ impl Workspace {
         self.set("AWS_SECRET_ACCESS_KEY", "test");
         self.set("NODECTL_POLL_INTERVAL_MS", "150");
         self.set("NODECTL_MAX_ATTEMPTS", "2");
+        self
+    }
+
+    /// Points SSM (only) at the test double (`AWS_ENDPOINT_URL_SSM`).
+    pub fn with_ssm(mut self, double: &ssm::SsmDouble) -> Self {
+        self.set("AWS_ENDPOINT_URL_SSM", &double.endpoint);
         self
     }
 

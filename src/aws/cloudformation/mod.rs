@@ -7,8 +7,10 @@ use aws_sdk_cloudformation::Client;
 
 use super::{format_time, AwsError};
 
+mod resources;
 mod types;
 
+pub use resources::StackResource;
 pub use types::{ChangeRow, ChangeSetPage, Event, OutputValue, StackInfo, StackInput};
 
 /// A CloudFormation client.

@@ -12,6 +12,7 @@
 mod config;
 mod keys;
 mod offchain;
+mod probes;
 mod secrets;
 mod values;
 
@@ -60,6 +61,10 @@ static FILES: TemplateFiles = TemplateFiles {
 };
 
 impl Blueprint for Allora {
+    fn node(&self) -> Option<&'static crate::node::NodeProfile> {
+        Some(&probes::NODE)
+    }
+
     fn name(&self) -> &'static str {
         "allora"
     }

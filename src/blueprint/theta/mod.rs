@@ -9,6 +9,7 @@
 //! `theta-edge-single-node-<network>-<name>` for further nodes, which share the common stack.
 //! The node goes into the account's default VPC, looked up at deploy time.
 
+mod probes;
 mod secrets;
 
 use std::sync::{Arc, LazyLock};
@@ -359,6 +360,10 @@ static FILES: TemplateFiles = TemplateFiles {
 };
 
 impl Blueprint for Theta {
+    fn node(&self) -> Option<&'static crate::node::NodeProfile> {
+        Some(&probes::NODE)
+    }
+
     fn name(&self) -> &'static str {
         "theta"
     }
