@@ -87,15 +87,28 @@ fn the_theta_seed_configuration_costs_the_seeds_439_46_plus_the_other_lines() {
         ),
         (
             "EC2 detailed monitoring",
-            "EC2 detailed monitoring [2] 7 metric-month 0.30 USD/metric-month 2.10",
+            "EC2 detailed monitoring [3] 7 metric-month 0.30 USD/metric-month 2.10",
         ),
         (
             "custom metrics: theta-edge-metrics timer",
-            "custom metrics: theta-edge-metrics timer [2] 2 metric-month 0.30 USD/metric-month 0.60",
+            "custom metrics: theta-edge-metrics timer [3] 2 metric-month 0.30 USD/metric-month 0.60",
         ),
         (
             "Secrets Manager secret",
             "Secrets Manager secret 1 secret-month 0.40 USD/secret-month 0.40",
+        ),
+        // The alarms (issue 13): one metric each.
+        (
+            "CloudWatch alarm BlockHeightAlarm",
+            "CloudWatch alarm BlockHeightAlarm [2] 1 alarm-metric-month 0.10 USD/alarm-metric-month 0.10",
+        ),
+        (
+            "CloudWatch alarm PeerCountAlarm",
+            "CloudWatch alarm PeerCountAlarm [2] 1 alarm-metric-month 0.10 USD/alarm-metric-month 0.10",
+        ),
+        (
+            "CloudWatch alarm InstanceStatusAlarm",
+            "CloudWatch alarm InstanceStatusAlarm [2] 1 alarm-metric-month 0.10 USD/alarm-metric-month 0.10",
         ),
     ] {
         assert_eq!(row(stdout, item), expected);
@@ -146,7 +159,7 @@ fn the_allora_sample_is_estimated_with_its_elastic_ip() {
         ("public IPv4", "public IPv4 address 730 h 0.005 USD/h 3.65"),
         (
             "custom metrics: CloudWatch agent",
-            "custom metrics: CloudWatch agent [2] 3 metric-month 0.30 USD/metric-month 0.90",
+            "custom metrics: CloudWatch agent [3] 3 metric-month 0.30 USD/metric-month 0.90",
         ),
         (
             "Secrets Manager secret",
@@ -156,7 +169,11 @@ fn the_allora_sample_is_estimated_with_its_elastic_ip() {
             "of which instance and data volume",
             "of which instance and data volume 50.85",
         ),
-        ("total", "total 64.58"),
+        (
+            "CloudWatch alarm InstanceStatusAlarm",
+            "CloudWatch alarm InstanceStatusAlarm [2] 1 alarm-metric-month 0.10 USD/alarm-metric-month 0.10",
+        ),
+        ("total", "total 64.68"),
     ] {
         assert_eq!(row(stdout, item), expected);
     }

@@ -37,6 +37,7 @@ mod scan;
 mod secret_retries;
 mod secrets;
 mod signals;
+mod ssm_waits;
 mod theta;
 mod userdata;
 mod values;

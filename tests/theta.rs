@@ -766,7 +766,12 @@ mod moto {
         let status = workspace.run(&["status", "--output", "json"]);
         status.success();
         let rows: Value = serde_json::from_str(&status.stdout).unwrap();
-        let states: Vec<&str> = rows
+        assert_eq!(
+            rows["nodes"],
+            serde_json::json!([]),
+            "no node left to report"
+        );
+        let states: Vec<&str> = rows["stacks"]
             .as_array()
             .unwrap()
             .iter()

@@ -235,3 +235,34 @@ fn an_instance_type_the_region_lacks_stops_deploy_all_before_common() {
         status.stdout
     );
 }
+
+#[test]
+fn an_alert_email_must_be_one_address() {
+    // From the process environment, as a CI secret would come.
+    rejects_warned(
+        &filled(&upstream_sample(), "123456789012"),
+        &[("NODECTL_ALERT_EMAIL", "ops@example.com, boss@example.com")],
+        "error: NODECTL_ALERT_EMAIL (from process environment): `ops@example.com, \
+         boss@example.com` is not an e-mail address\nhint: give one address such as \
+         ops@example.com, or remove the line\n",
+    );
+    // A good one reaches the node template's AlertEmail parameter, and the subscription's
+    // condition.
+    let mut workspace = Workspace::upstream("123456789012");
+    workspace.set("NODECTL_ALERT_EMAIL", "ops@example.com");
+    let out = workspace.run(&["render", "single-node"]);
+    out.success();
+    let template: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        template["Parameters"]["AlertEmail"]["Default"],
+        "ops@example.com"
+    );
+    assert_eq!(
+        template["Resources"]["AlertSubscription"]["Condition"],
+        "HasAlertEmail"
+    );
+    assert_eq!(
+        template["Resources"]["InstanceStatusAlarm"]["Properties"]["MetricName"],
+        "StatusCheckFailed"
+    );
+}

@@ -29,6 +29,11 @@ impl Ec2 {
         }
     }
 
+    /// A wrapper around an existing client (tests use mocked ones).
+    pub fn from_client(client: aws_sdk_ec2::Client) -> Self {
+        Ec2 { client }
+    }
+
     /// The region's default VPC as `(vpc id, primary IPv4 CIDR block)`, if there is one
     /// (DescribeVpcs, filter `isDefault`).
     pub async fn default_vpc(&self) -> Result<Option<(String, String)>, AwsError> {

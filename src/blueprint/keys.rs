@@ -130,6 +130,15 @@ pub const STACK_TAGS: &[KeySpec] = &[key(
     "stack tags, KEY=VALUE,KEY=VALUE (also deploy --tags)",
 )];
 
+/// Where the node's CloudWatch alarms are sent ([`super::alerts`]): an e-mail address
+/// subscribed to the node's SNS topic (at most 254 bytes, RFC 5321's limit on a path).
+pub const ALERTS: &[KeySpec] = &[key(
+    "NODECTL_ALERT_EMAIL",
+    None,
+    "e-mail address for the node's CloudWatch alarms (AWS sends a confirmation mail first)",
+)
+.max(254, "an e-mail address (RFC 5321)")];
+
 /// The data volume of a node (the upstream blueprints' `EDGE_DATA_VOL_*` keys), checked by
 /// [`super::volume::read`].
 pub const DATA_VOLUME: &[KeySpec] = &[

@@ -7,6 +7,7 @@
 //! Adding a blueprint is a folder here, a folder under `templates/`, and one line in
 //! [`BLUEPRINTS`]. Nothing outside this module names a blueprint.
 
+pub mod alerts;
 pub mod instance_types;
 pub mod keys;
 pub mod node;

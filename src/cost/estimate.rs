@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::table::{PriceTable, Rate, RegionPrices};
 use super::{
-    cents, ebs, resources, Category, Estimate, Line, PriceOrigin, DASHBOARD_NOTE, HOURS_PER_MONTH,
-    INSTANCE_STORE_NOTE, METRICS_NOTE,
+    cents, ebs, resources, Category, Estimate, Line, PriceOrigin, ALARM_NOTE, DASHBOARD_NOTE,
+    HOURS_PER_MONTH, INSTANCE_STORE_NOTE, METRICS_NOTE,
 };
 use crate::facts::Facts;
 use crate::plan::Plan;
@@ -110,6 +110,19 @@ pub fn estimate(
                 "dashboard-month",
                 rate,
                 Some(DASHBOARD_NOTE),
+            );
+        }
+        for (id, metrics) in &usage.alarms {
+            let rate = builder
+                .prices
+                .map(|p| p.cloudwatch.alarm_metric_month.clone());
+            builder.push(
+                Category::Monitoring,
+                format!("CloudWatch alarm {id}"),
+                *metrics as f64,
+                "alarm-metric-month",
+                rate,
+                Some(ALARM_NOTE),
             );
         }
         for instance in &usage.instances {

@@ -98,6 +98,10 @@ pub struct Line {
     pub note: Option<&'static str>,
 }
 
+/// The footnote of alarm lines.
+pub const ALARM_NOTE: &str =
+    "an account's first 10 standard-resolution alarm metrics are free (CloudWatch free tier); the lines are the list price";
+
 /// The footnote of dashboard lines.
 pub const DASHBOARD_NOTE: &str =
     "an account's first 3 dashboards are free (CloudWatch free tier); the line is the list price";

@@ -119,6 +119,9 @@ pub struct CloudWatchRates {
     pub dashboard_month: Rate,
     /// One metric (custom or detailed monitoring), in USD per metric-month (first 10,000).
     pub metric_month: Rate,
+    /// One standard-resolution alarm metric, in USD per month (an alarm on one metric is one;
+    /// a metric math alarm counts each metric it reads).
+    pub alarm_metric_month: Rate,
     /// The metrics EC2 detailed monitoring sends per instance, each billed as a metric.
     pub detailed_monitoring_metrics: i64,
 }
@@ -180,6 +183,7 @@ impl RegionPrices {
             self.public_ipv4_hour.source.as_str(),
             &self.cloudwatch.dashboard_month.source,
             &self.cloudwatch.metric_month.source,
+            &self.cloudwatch.alarm_metric_month.source,
             &self.secrets_manager.secret_month.source,
         ]);
         ids

@@ -124,6 +124,10 @@ const SHARED: &[(&str, &str)] = &[
         "node-identity.json",
         include_str!("../../templates/shared/node-identity.json"),
     ),
+    (
+        "node-alarms.json",
+        include_str!("../../templates/shared/node-alarms.json"),
+    ),
 ];
 
 /// The embedded text of `templates/shared/<name>`.

@@ -39,6 +39,8 @@ pub(super) struct AlloraConfig {
     pub ingress_cidr: Ipv4Cidr,
     /// `EDGE_DATA_VOL_*`.
     pub data_volume: DataVolume,
+    /// `NODECTL_ALERT_EMAIL`, or empty.
+    pub alert_email: String,
     /// `NODECTL_INGRESS_PORTS`: inbound TCP ports from `ingress_cidr`.
     pub ingress_ports: Vec<u16>,
     /// The node software: offchain node, inference server, secrets.
@@ -132,6 +134,7 @@ pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     });
     let ingress_cidr = r.checked("NODECTL_INGRESS_CIDR", validate::ipv4_cidr);
     let data_volume = volume::read(&mut r);
+    let alert_email = crate::blueprint::alerts::read(&mut r);
 
     let node = read_node(&mut r);
     let ingress_ports = r.checked("NODECTL_INGRESS_PORTS", parse_ports);
@@ -202,6 +205,7 @@ pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
         subnet_cidr: subnet_cidr.expect("checked"),
         ingress_cidr: ingress_cidr.expect("checked"),
         data_volume: data_volume.expect("checked"),
+        alert_email,
         ingress_ports: ingress_ports.expect("checked"),
         node: node.expect("checked"),
     };

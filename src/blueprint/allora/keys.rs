@@ -19,6 +19,7 @@ pub(super) fn all() -> Vec<&'static KeySpec> {
         keys::NODE_NAMING,
         keys::STACK_TAGS,
         keys::DATA_VOLUME,
+        keys::ALERTS,
         NODE_KEYS,
     ])
 }

@@ -158,6 +158,7 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         ("ModelEnv", model_env),
         ("InferenceHealthUrl", node.health_url.clone()),
         ("InferenceHostAlias", node.host_alias.clone()),
+        ("AlertEmail", config.alert_email.clone()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))

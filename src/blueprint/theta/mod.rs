@@ -88,6 +88,7 @@ pub(super) fn all_keys() -> Vec<&'static KeySpec> {
         keys::DATA_VOLUME,
         keys::NODE_NAMING,
         keys::STACK_TAGS,
+        keys::ALERTS,
         PASSWORD_KEYS,
     ])
 }
@@ -111,6 +112,8 @@ pub(super) struct ThetaConfig {
     pub data_volume: DataVolume,
     /// `NODECTL_NODE_NAME`.
     pub node_name: Option<String>,
+    /// `NODECTL_ALERT_EMAIL`, or empty.
+    pub alert_email: String,
     /// `EDGE_NODE_PASSWORD`, when configured.
     pub password: Option<SecretValue>,
 }
@@ -267,6 +270,7 @@ pub(super) fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
     });
     let node_name = r.node_name();
     let data_volume = volume::read(&mut r);
+    let alert_email = super::alerts::read(&mut r);
     let password = read_password(&mut r);
 
     let instance_source = r
@@ -327,6 +331,7 @@ pub(super) fn read(settings: &Settings) -> Result<(ThetaConfig, Vec<String>)> {
         gpu: gpu.expect("checked"),
         data_volume: data_volume.expect("checked"),
         node_name,
+        alert_email,
         password: password.expect("checked"),
     };
     Ok((config, warnings))
@@ -428,6 +433,7 @@ fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
             "EdgeNodeGpu",
             if config.gpu { "enabled" } else { "disabled" }.to_string(),
         ),
+        ("AlertEmail", config.alert_email.clone()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
