@@ -55,6 +55,15 @@ pub enum Lookup {
         /// The instance type the subnet's zone must offer.
         instance_type: String,
     },
+    /// The AMI of the node's instance: parameter `ImageId`, resolved once from the public
+    /// Parameter Store `parameter` (e.g. `/aws/service/ami-amazon-linux-latest/...`) when the
+    /// stack is created, then kept, so that a redeploy never replaces the instance because
+    /// Amazon published a newer image (a `AWS::SSM::Parameter::Value` parameter would be
+    /// resolved again at every update).
+    Ami {
+        /// The Parameter Store name of the latest image.
+        parameter: String,
+    },
 }
 
 impl Lookup {
@@ -62,6 +71,7 @@ impl Lookup {
     pub fn parameters(&self) -> &'static [&'static str] {
         match self {
             Lookup::DefaultVpc { .. } => &["VpcId", "VpcCidr", "SubnetId", "AvailabilityZone"],
+            Lookup::Ami { .. } => &["ImageId"],
         }
     }
 }

@@ -40,7 +40,7 @@ fn instance_id(workspace: &Workspace) -> String {
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn a_theta_node_is_operated_through_ssm() {
     let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Theta);
+    let double = SsmDouble::start(Recorded::Theta, &emulator);
     let workspace = theta(&emulator, &double);
     workspace
         .run(&["deploy", "all", "--yes", "--method", "direct"])
@@ -254,7 +254,7 @@ fn a_theta_node_is_operated_through_ssm() {
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn a_long_log_is_read_in_pages_without_losing_a_line() {
     let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Theta);
+    let double = SsmDouble::start(Recorded::Theta, &emulator);
     let workspace = theta(&emulator, &double);
     workspace
         .run(&["deploy", "all", "--yes", "--method", "direct"])
@@ -290,7 +290,7 @@ fn a_long_log_is_read_in_pages_without_losing_a_line() {
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn an_allora_worker_reports_its_containers_and_metrics() {
     let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Allora);
+    let double = SsmDouble::start(Recorded::Allora, &emulator);
     let workspace = Workspace::new(&filled(&upstream_sample(), emulator.account))
         .with_emulator(&emulator)
         .with_ssm(&double);
@@ -348,7 +348,7 @@ fn an_allora_worker_reports_its_containers_and_metrics() {
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn connect_hands_over_to_the_session_manager_plugin_or_says_how() {
     let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Theta);
+    let double = SsmDouble::start(Recorded::Theta, &emulator);
     let mut workspace = theta(&emulator, &double);
     workspace
         .run(&["deploy", "all", "--yes", "--method", "direct"])

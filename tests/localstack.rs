@@ -79,6 +79,7 @@ fn deploy_redeploy_update_and_destroy() {
     assert_eq!(
         keys(node),
         [
+            "AlertTopicArn",
             "AvailabilityZone",
             "DashboardName",
             "DataVolumeId",

@@ -139,6 +139,7 @@ impl Ec2 {
                     .map(|n| n.as_str().to_string())
                     .unwrap_or_else(|| "unknown".into()),
                 instance_type: i.instance_type().map(|t| t.as_str().to_string()),
+                image_id: i.image_id().map(str::to_string),
                 public_ip: i.public_ip_address().map(str::to_string),
                 launch_time: i.launch_time().map(|t| t.to_string()),
             }))
@@ -194,6 +195,8 @@ pub struct Instance {
     pub state: String,
     /// The instance type, e.g. `t3.medium`.
     pub instance_type: Option<String>,
+    /// The AMI it was launched from, `ami-...`.
+    pub image_id: Option<String>,
     /// The public IPv4 address, if any.
     pub public_ip: Option<String>,
     /// When it was launched (RFC 3339).

@@ -1,6 +1,7 @@
 //! AWS Systems Manager (AWS Systems Manager API Reference): Run Command with the
 //! `AWS-RunShellScript` document (SendCommand, GetCommandInvocation, CancelCommand) and the
-//! agent's registration (DescribeInstanceInformation). Waiting is the caller's: see
+//! agent's registration (DescribeInstanceInformation); Parameter Store (GetParameter) for
+//! the latest AMI at deploy time. Waiting is the caller's: see
 //! [`crate::ops::node`], which polls through [`super::poll`].
 
 use aws_config::SdkConfig;
@@ -143,6 +144,28 @@ impl Ssm {
             .await
             .map_err(AwsError::from_sdk)?;
         Ok(())
+    }
+
+    /// The value of the Parameter Store parameter `name` (GetParameter), `None` if there is
+    /// none (`ParameterNotFound`). The public `/aws/service/...` parameters name the latest
+    /// AMIs (Amazon EC2 User Guide, "Query for the latest Amazon Linux AMI IDs using Systems
+    /// Manager Parameter Store").
+    pub async fn parameter(&self, name: &str) -> Result<Option<String>, AwsError> {
+        match self
+            .client
+            .get_parameter()
+            .name(name)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)
+        {
+            Ok(output) => Ok(output
+                .parameter()
+                .and_then(|p| p.value())
+                .map(str::to_string)),
+            Err(err) if err.code.as_deref() == Some("ParameterNotFound") => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// The SSM agent registered for `instance_id`, if any (DescribeInstanceInformation with the

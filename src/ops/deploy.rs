@@ -126,6 +126,7 @@ pub async fn deploy(
         }
     }
     let ec2 = Ec2::new(&session.sdk);
+    let ssm = crate::aws::ssm::Ssm::new(&session.sdk);
     // Every selected stack's instance types, before the first stack is touched.
     lookup::check_offerings(&ec2, plan, selected).await?;
     let writer = SecretWriter {
@@ -134,7 +135,7 @@ pub async fn deploy(
     };
     let mut outputs = Map::new();
     for stack in selected {
-        let stack = lookup::resolve(engine, &ec2, stack).await?;
+        let stack = lookup::resolve(engine, &ec2, &ssm, stack).await?;
         match deploy_stack_with(engine, prompt, &stack, &request.options, Some(&writer)).await? {
             DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
                 if request.options.termination_protection && !info.termination_protection {

@@ -3,6 +3,7 @@
 //! deploy, after the account check; `render` leaves these parameters without a default.
 
 use crate::aws::ec2::Ec2;
+use crate::aws::ssm::Ssm;
 use crate::aws::AwsError;
 use crate::error::{Error, Result};
 use crate::plan::{Lookup, Plan, StackSpec};
@@ -44,7 +45,12 @@ fn aws_error(action: String, err: AwsError) -> Error {
 ///
 /// Errors: no default VPC (hint: `aws ec2 create-default-vpc`), no default subnet, the
 /// instance type offered in none of the VPC's zones, or an AWS error.
-pub async fn resolve(engine: &Engine<'_>, ec2: &Ec2, stack: &StackSpec) -> Result<StackSpec> {
+pub async fn resolve(
+    engine: &Engine<'_>,
+    ec2: &Ec2,
+    ssm: &Ssm,
+    stack: &StackSpec,
+) -> Result<StackSpec> {
     let mut resolved = stack.clone();
     if stack.lookups.is_empty() {
         return Ok(resolved);
@@ -63,7 +69,11 @@ pub async fn resolve(engine: &Engine<'_>, ec2: &Ec2, stack: &StackSpec) -> Resul
             .collect();
         if kept.len() == names.len() {
             engine.observer.note(&format!(
-                "keeping the network of the deployed stack `{}`: {}",
+                "keeping the {} of the deployed stack `{}`: {}",
+                match lookup {
+                    Lookup::DefaultVpc { .. } => "network",
+                    Lookup::Ami { .. } => "AMI",
+                },
                 stack.name,
                 kept.iter()
                     .map(|(key, value)| format!("{key}={value}"))
@@ -82,9 +92,82 @@ pub async fn resolve(engine: &Engine<'_>, ec2: &Ec2, stack: &StackSpec) -> Resul
                 ));
                 resolved.parameters.extend(vpc.parameters());
             }
+            Lookup::Ami { parameter } => {
+                let image = match running_image(engine, ec2, &stack.name, &previous).await? {
+                    Some(image) => {
+                        engine.observer.note(&format!(
+                            "keeping the AMI the node of `{}` runs: {image}",
+                            stack.name
+                        ));
+                        image
+                    }
+                    None => {
+                        let image = latest_image(ssm, &engine.region, parameter).await?;
+                        engine
+                            .observer
+                            .note(&format!("AMI {image} (the latest {parameter})"));
+                        image
+                    }
+                };
+                resolved.parameters.push(("ImageId".into(), image));
+            }
         }
     }
     Ok(resolved)
+}
+
+/// The AMI the instance of the deployed stack `name` runs, for a stack deployed before its
+/// AMI was a parameter of its own (`previous` has no `ImageId`); `None` for a new stack.
+async fn running_image(
+    engine: &Engine<'_>,
+    ec2: &Ec2,
+    name: &str,
+    previous: &[(String, String)],
+) -> Result<Option<String>> {
+    if previous.is_empty() {
+        return Ok(None);
+    }
+    let resources = engine
+        .cfn
+        .resources(name)
+        .await
+        .map_err(|err| engine.error("read", name, err))?
+        .unwrap_or_default();
+    let Some(instance) = resources
+        .iter()
+        .find(|r| r.resource_type == "AWS::EC2::Instance" && !r.physical_id.is_empty())
+    else {
+        return Ok(None);
+    };
+    let found = ec2.instance(&instance.physical_id).await.map_err(|err| {
+        aws_error(
+            format!("cannot describe instance {}", instance.physical_id),
+            err,
+        )
+    })?;
+    Ok(found.and_then(|i| i.image_id))
+}
+
+/// The latest AMI from the public Parameter Store `parameter` (GetParameter). Errors: the
+/// region has no such parameter, or an AWS error.
+async fn latest_image(ssm: &Ssm, region: &str, parameter: &str) -> Result<String> {
+    ssm.parameter(parameter)
+        .await
+        .map_err(|err| {
+            aws_error(
+                format!("cannot read the latest AMI ({parameter}) in `{region}`"),
+                err,
+            )
+        })?
+        .ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "`{region}` has no public parameter {parameter} (the latest Amazon Linux AMI)"
+                ),
+                "check the region; `aws ssm get-parameters-by-path --path \
+                 /aws/service/ami-amazon-linux-latest` lists what it has",
+            )
+        })
 }
 
 /// The parameters of the deployed stack `name`, or none when it does not exist (or only as a

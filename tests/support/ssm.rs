@@ -31,8 +31,9 @@ pub struct SsmDouble {
 }
 
 impl SsmDouble {
-    /// Starts the double on a free loopback port with a sandbox playing `recorded`.
-    pub fn start(recorded: Recorded) -> SsmDouble {
+    /// Starts the double on a free loopback port with a sandbox playing `recorded`; the SSM
+    /// calls it does not model (GetParameter) go on to `emulator`.
+    pub fn start(recorded: Recorded, emulator: &super::Emulator) -> SsmDouble {
         let dir = tempfile::tempdir().expect("temp dir");
         let sandbox = dir.path();
         for sub in ["bin", "state", "var/log"] {
@@ -81,6 +82,7 @@ impl SsmDouble {
             .arg(repo().join("tests/support/ssm_double.py"))
             .args(["--port", &port.to_string(), "--sandbox"])
             .arg(sandbox)
+            .args(["--forward", &emulator.endpoint])
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

@@ -18,12 +18,15 @@ Manager API Reference describes them:
 - DescribeInstanceInformation (filter InstanceIds): PingStatus from `state/ping-<instance>` in
   the sandbox, else Online.
 - CancelCommand: kills the script.
+- Any other operation (GetParameter: the latest AMI at deploy time) is forwarded as it is to
+  `--forward` (the emulator that plays the rest of AWS), so that the double stands in for SSM's
+  Run Command only.
 
 What it cannot show: the real agent's environment (root on Amazon Linux, the instance's files:
 the stub `tail` maps /var/log into the sandbox), S3 output, rate limits, IAM. Every request is
 appended to `requests.log` in the sandbox (operation and instance) for the tests to read.
 
-Usage: ssm_double.py --port PORT --sandbox DIR
+Usage: ssm_double.py --port PORT --sandbox DIR [--forward http://127.0.0.1:PORT]
 """
 
 import argparse
@@ -33,6 +36,8 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -198,7 +203,19 @@ def error(status, code, message):
     return status, {"__type": code, "message": message}
 
 
-def serve(port, sandbox):
+def forward(upstream, path, headers, body):
+    request = urllib.request.Request(upstream + path, data=body, method="POST")
+    for name, value in headers.items():
+        if name.lower() not in ("host", "content-length", "connection"):
+            request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, reply.read(), reply.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as reply:
+        return reply.code, reply.read(), reply.headers.get("Content-Type", "")
+
+
+def serve(port, sandbox, upstream):
     double = Double(sandbox)
     operations = {
         "SendCommand": double.send_command,
@@ -210,10 +227,20 @@ def serve(port, sandbox):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
             target = self.headers.get("X-Amz-Target", "")
             operation = target.split(".")[-1]
             handler = operations.get(operation)
+            if handler is None and upstream:
+                double.log("forwarded", operation)
+                status, data, kind = forward(upstream, self.path, dict(self.headers), raw)
+                self.send_response(status)
+                self.send_header("Content-Type", kind or "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            body = json.loads(raw or b"{}")
             if handler is None:
                 status, reply = error(400, "UnknownOperationException", operation)
             else:
@@ -235,5 +262,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--sandbox", required=True)
+    parser.add_argument("--forward", default="")
     args = parser.parse_args()
-    serve(args.port, args.sandbox)
+    serve(args.port, args.sandbox, args.forward.rstrip("/"))

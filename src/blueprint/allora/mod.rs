@@ -24,7 +24,7 @@ use super::node::{self, NodeStacks};
 use super::{Blueprint, KeySpec};
 use crate::error::{ConfigIssue, Error, Result};
 use crate::facts::Facts;
-use crate::plan::Plan;
+use crate::plan::{Lookup, Plan};
 use crate::settings::Settings;
 use crate::template::{TemplateFiles, PARAMETER_LIMIT};
 
@@ -142,7 +142,6 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
     let node_parameters: Vec<(String, String)> = [
         ("CommonStackName", COMMON_STACK.to_string()),
         ("ResourceNamePrefix", config.resource_name_prefix.clone()),
-        ("LatestAmiId", config.ami_parameter().to_string()),
         ("InstanceType", config.instance_type.to_string()),
         ("VpcCidr", config.vpc_cidr.to_string()),
         ("SubnetCidr", config.subnet_cidr.to_string()),
@@ -176,7 +175,9 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
             node_parameters,
             lists: vec![("IngressPorts", ports)],
             tags: Vec::new(),
-            lookups: Vec::new(),
+            lookups: vec![Lookup::Ami {
+                parameter: config.ami_parameter().to_string(),
+            }],
             user_data_hint: "configure fewer topics or shorter MODEL_ENV_VARS values",
             secret: Arc::new(secrets::Wallet {
                 mnemonic: config.node.mnemonic.clone(),

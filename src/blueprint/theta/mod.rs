@@ -414,10 +414,6 @@ fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
     let volume = config.data_volume;
     let node_parameters: Vec<(String, String)> = [
         ("CommonStackName", COMMON_STACK.to_string()),
-        (
-            "LatestAmiId",
-            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".to_string(),
-        ),
         ("InstanceType", config.instance_type.to_string()),
         ("DataVolumeType", volume.kind.as_str().to_string()),
         ("DataVolumeSize", volume.size_gib.to_string()),
@@ -446,9 +442,16 @@ fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
             node_parameters,
             lists: Vec::new(),
             tags: vec![("Project".to_string(), PROJECT_TAG.to_string())],
-            lookups: vec![Lookup::DefaultVpc {
-                instance_type: config.instance_type.to_string(),
-            }],
+            lookups: vec![
+                Lookup::DefaultVpc {
+                    instance_type: config.instance_type.to_string(),
+                },
+                Lookup::Ami {
+                    parameter:
+                        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+                            .to_string(),
+                },
+            ],
             user_data_hint: "a defect of the built-in template: report it (or shorten the script \
                              with NODECTL_TEMPLATES_DIR)",
             secret: Arc::new(secrets::Password(config.password.clone())),
