@@ -173,10 +173,16 @@ fn the_allora_sample_is_estimated_with_its_elastic_ip() {
             "CloudWatch alarm InstanceStatusAlarm",
             "CloudWatch alarm InstanceStatusAlarm [2] 1 alarm-metric-month 0.10 USD/alarm-metric-month 0.10",
         ),
-        ("total", "total 64.68"),
+        (
+            "custom metrics: allora-node-metrics timer",
+            "custom metrics: allora-node-metrics timer [3] 1 metric-month 0.30 USD/metric-month 0.30",
+        ),
+        ("total", "total 64.98"),
     ] {
         assert_eq!(row(stdout, item), expected);
     }
+    // The upstream sample is a dry run (ALLORA_WALLET_SUBMIT_TX=false): no submission alarm.
+    assert!(!stdout.contains("SubmissionAlarm"), "{stdout}");
     assert!(
         !stdout.contains("IOPS above"),
         "3000 IOPS cost nothing extra"

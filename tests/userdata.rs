@@ -969,3 +969,62 @@ fn the_cloudwatch_agent_config_puts_the_instance_id_on_every_plugin() {
         assert!(text.contains("\nstart_cw_agent "));
     }
 }
+
+/// The Allora worker's metrics publisher (the stack's SubmissionAlarm reads what it sends), run
+/// as the rendered user data writes it, with stub curl (IMDSv2 and the recorded `:2112/metrics`
+/// of `tests/data/node/allora-metrics.txt`), docker and aws: it publishes the sum of
+/// `allora_worker_chain_submission_count` over its labels, with the instance id.
+#[test]
+fn the_allora_metrics_publisher_sends_the_submission_count() {
+    let part = allora().part(
+        "cat >/usr/local/bin/allora-node-metrics <<'EOF'\n",
+        "\nchmod 0755 /usr/local/bin/allora-node-metrics",
+    );
+    let body = part
+        .split_once('\n')
+        .unwrap()
+        .1
+        .trim_end()
+        .strip_suffix("EOF")
+        .expect("the script ends its heredoc");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path();
+    let metrics = data("../node/allora-metrics.txt");
+    let stub = |name: &str, text: String| {
+        let path = bin.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    };
+    stub(
+        "curl",
+        format!(
+            "#!/bin/bash\ncase \"$*\" in\n  *api/token*) echo token ;;\n  *placement/region*) echo \
+             us-east-1 ;;\n  *instance-id*) echo i-0abc ;;\n  *172.18.0.3:2112/metrics*) cat '{}' ;;\n  \
+             *) exit 7 ;;\nesac\n",
+            metrics.display()
+        ),
+    );
+    stub("docker", "#!/bin/sh\necho 172.18.0.3\n".into());
+    stub(
+        "aws",
+        format!("#!/bin/sh\necho \"$@\" > '{}/aws-args'\n", bin.display()),
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(body)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(bin.join("aws-args")).unwrap(),
+        "cloudwatch put-metric-data --region us-east-1 --namespace CWAgent --metric-name \
+         allora_worker_chain_submission_count --unit Count --value 40 --dimensions \
+         InstanceId=i-0abc\n"
+    );
+}

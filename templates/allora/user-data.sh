@@ -192,8 +192,30 @@ TimeoutStartSec=20min
 [Install]
 WantedBy=multi-user.target
 EOF
+# The worker's chain submissions to CloudWatch every minute, for the stack's SubmissionAlarm:
+# the sum of allora_worker_chain_submission_count on the worker's :2112/metrics (not published
+# on the host: read at the container's address). Dimension InstanceId, namespace CWAgent.
+cat >/usr/local/bin/allora-node-metrics <<'EOF'
+#!/bin/bash
+set -euo pipefail
+imds=http://169.254.169.254/latest
+token=$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$imds/api/token")
+meta() { curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"; }
+ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' allora-worker-1)
+count=$(curl -fsS -m 10 "http://$ip:2112/metrics" |
+  awk '$1 ~ /^allora_worker_chain_submission_count([{]|$)/ {s += $NF} END {print s + 0}')
+aws cloudwatch put-metric-data --region "$(meta placement/region)" --namespace CWAgent \
+  --metric-name allora_worker_chain_submission_count --unit Count --value "$count" \
+  --dimensions "InstanceId=$(meta instance-id)"
+EOF
+chmod 0755 /usr/local/bin/allora-node-metrics
+printf '[Service]\nType=oneshot\nDynamicUser=yes\nSupplementaryGroups=docker\nEnvironment=HOME=/tmp\nExecStart=/usr/local/bin/allora-node-metrics\n' \
+  >/etc/systemd/system/allora-node-metrics.service
+printf '[Timer]\nOnBootSec=2min\nOnUnitActiveSec=60s\n[Install]\nWantedBy=timers.target\n' \
+  >/etc/systemd/system/allora-node-metrics.timer
 systemctl daemon-reload
 systemctl enable allora-node.service
+systemctl enable --now allora-node-metrics.timer
 
 # 7. Start, wait until the inference server answers (the model trains first) and the worker runs:
 # 20 minutes in all, within the PT30M CreationPolicy.

@@ -158,6 +158,14 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         ("InferenceHealthUrl", node.health_url.clone()),
         ("InferenceHostAlias", node.host_alias.clone()),
         ("AlertEmail", config.alert_email.clone()),
+        (
+            "SubmitTransactions",
+            // The config.json the node runs with decides (`wallet.submitTx`).
+            node.offchain_config["wallet"]["submitTx"]
+                .as_bool()
+                .unwrap_or(true)
+                .to_string(),
+        ),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
