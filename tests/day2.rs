@@ -25,6 +25,21 @@ fn theta(emulator: &Emulator, double: &SsmDouble) -> Workspace {
     workspace
 }
 
+/// moto, and the SSM double playing a Theta node (its other SSM calls go to moto).
+fn theta_emulators() -> (Emulator, SsmDouble) {
+    let emulator = Emulator::moto();
+    let double = SsmDouble::start(Recorded::Theta, &emulator);
+    (emulator, double)
+}
+
+/// `workspace` after `deploy all` (`--method direct`: see the module documentation).
+fn deployed(workspace: Workspace) -> Workspace {
+    workspace
+        .run(&["deploy", "all", "--yes", "--method", "direct"])
+        .success();
+    workspace
+}
+
 /// The instance id nodectl found, from `status --output json`.
 fn instance_id(workspace: &Workspace) -> String {
     let out = workspace.run(&["status", "--output", "json"]);
@@ -39,12 +54,8 @@ fn instance_id(workspace: &Workspace) -> String {
 #[test]
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn a_theta_node_is_operated_through_ssm() {
-    let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Theta, &emulator);
-    let workspace = theta(&emulator, &double);
-    workspace
-        .run(&["deploy", "all", "--yes", "--method", "direct"])
-        .success();
+    let (emulator, double) = theta_emulators();
+    let workspace = deployed(theta(&emulator, &double));
 
     // health: every check ok, exit 0.
     let out = workspace.run(&["health"]);
@@ -253,12 +264,8 @@ fn a_theta_node_is_operated_through_ssm() {
 #[test]
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn a_long_log_is_read_in_pages_without_losing_a_line() {
-    let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Theta, &emulator);
-    let workspace = theta(&emulator, &double);
-    workspace
-        .run(&["deploy", "all", "--yes", "--method", "direct"])
-        .success();
+    let (emulator, double) = theta_emulators();
+    let workspace = deployed(theta(&emulator, &double));
     // 3,000 lines of 120 characters: 363,000 characters, 15 times SSM's inline limit; one line
     // of 30,000 characters, longer than a page can carry.
     let mut log = String::new();
@@ -347,12 +354,8 @@ fn an_allora_worker_reports_its_containers_and_metrics() {
 #[test]
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn connect_hands_over_to_the_session_manager_plugin_or_says_how() {
-    let emulator = Emulator::moto();
-    let double = SsmDouble::start(Recorded::Theta, &emulator);
-    let mut workspace = theta(&emulator, &double);
-    workspace
-        .run(&["deploy", "all", "--yes", "--method", "direct"])
-        .success();
+    let (emulator, double) = theta_emulators();
+    let mut workspace = deployed(theta(&emulator, &double));
     let instance = instance_id(&workspace);
     // A PATH with a stub `aws` that records its arguments, and no plugin.
     let bin = workspace.path("bin");

@@ -48,12 +48,18 @@ fn deploy_redeploy_update_and_destroy() {
     assert!(out.stderr.lines().any(|l| l.contains("NodeAccess")
         && l.contains("AWS::IAM::ManagedPolicy")
         && l.ends_with("CREATE_COMPLETE")));
-    assert!(out
-        .stderr
-        .contains("stack `allora-edge-common` is CREATE_COMPLETE\n"));
-    assert!(out
-        .stdout
-        .contains("allora-edge-common.Region = us-east-1\n"));
+    assert!(
+        out.stderr
+            .contains("stack `allora-edge-common` is CREATE_COMPLETE\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("allora-edge-common.Region = us-east-1\n"),
+        "{}",
+        out.stdout
+    );
     let file = read_json(&workspace.path("out.json"));
     assert_eq!(keys(&file), ["allora-edge-common"]);
     assert_eq!(

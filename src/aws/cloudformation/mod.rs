@@ -39,14 +39,7 @@ impl CloudFormation {
     pub async fn describe(&self, stack: &str) -> Result<Option<StackInfo>, AwsError> {
         let output = match self.client.describe_stacks().stack_name(stack).send().await {
             Ok(output) => output,
-            Err(err) => {
-                let err = AwsError::from_sdk(err);
-                return if err.is_stack_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                };
-            }
+            Err(err) => return absent(err),
         };
         let Some(found) = output.stacks().first() else {
             return Ok(None);
@@ -88,14 +81,7 @@ impl CloudFormation {
     ) -> Result<Option<(String, Vec<(String, String)>)>, AwsError> {
         let output = match self.client.describe_stacks().stack_name(stack).send().await {
             Ok(output) => output,
-            Err(err) => {
-                let err = AwsError::from_sdk(err);
-                return if err.is_stack_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                };
-            }
+            Err(err) => return absent(err),
         };
         Ok(output.stacks().first().map(|found| {
             let status = found
@@ -309,14 +295,7 @@ impl CloudFormation {
             .await
         {
             Ok(output) => output,
-            Err(err) => {
-                let err = AwsError::from_sdk(err);
-                return if err.is_stack_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                };
-            }
+            Err(err) => return absent(err),
         };
         Ok(output
             .stack_events()
@@ -515,5 +494,27 @@ impl CloudFormation {
                 None => return Ok(found),
             }
         }
+    }
+}
+
+/// `Ok(None)` when the SDK error says the stack does not exist (a `ValidationError` "Stack with
+/// id ... does not exist"), the classified error otherwise: how the reads of a stack that may
+/// be absent end.
+fn absent<T, E, R>(
+    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Result<Option<T>, AwsError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let err = AwsError::from_sdk(err);
+    if err.is_stack_not_found() {
+        Ok(None)
+    } else {
+        Err(err)
     }
 }

@@ -29,14 +29,7 @@ impl CloudFormation {
             .await
         {
             Ok(output) => output,
-            Err(err) => {
-                let err = AwsError::from_sdk(err);
-                return if err.is_stack_not_found() {
-                    Ok(None)
-                } else {
-                    Err(err)
-                };
-            }
+            Err(err) => return super::absent(err),
         };
         Ok(Some(
             output
