@@ -471,6 +471,11 @@ pub(crate) struct DestroyArgs {
     /// The CloudFormation service role the deletions run as (`RoleARN`).
     #[arg(long, value_name = "ARN", value_parser = parse_role_arn)]
     pub role_arn: Option<String>,
+
+    /// Snapshot each node's data volume (EBS CreateSnapshot) and wait until the snapshot is
+    /// complete before deleting its stack; the snapshot ids are printed with how to restore.
+    #[arg(long)]
+    pub snapshot: bool,
 }
 
 #[cfg(test)]

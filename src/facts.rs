@@ -24,6 +24,10 @@ pub struct Facts {
     /// The programs on the instances that publish CloudWatch custom metrics.
     #[serde(default)]
     pub metric_publishers: Vec<Publisher>,
+    /// What a node's data volume (`/data`) holds, in words, for `destroy`'s warning, e.g.
+    /// "the Edge Node's keystore and chain data".
+    #[serde(default)]
+    pub data_volume_holds: String,
 }
 
 impl Facts {

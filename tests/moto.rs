@@ -493,3 +493,78 @@ fn the_ami_is_resolved_once_and_kept_on_redeploy() {
     );
     assert!(template["Parameters"]["ImageId"].get("Default").is_none());
 }
+
+/// Issue 15 (destroy says what is lost): the data volume and what it holds are named before
+/// the deletion, and `--snapshot` takes an EBS snapshot, waits until it is complete, and lists
+/// it with how to get the data back. moto keeps the volume and the snapshot; what it cannot
+/// show is a snapshot that takes hours, or one that fails.
+#[test]
+#[ignore = "full suite: needs moto (scripts/test installs it)"]
+fn destroy_names_the_data_volume_and_snapshots_it_first() {
+    let emulator = Emulator::moto();
+    // Theta: moto cannot delete the Allora node stack's own VPC (DependencyViolation), it
+    // can delete a node in the default VPC.
+    let mut workspace =
+        Workspace::new(&crate::support::theta_sample(emulator.account)).with_emulator(&emulator);
+    workspace.set("EDGE_NODE_PASSWORD", "a-long-enough-password");
+    let out = workspace.run(&[
+        "deploy", "all", "--yes", "--method", "direct", "-O", "out.json",
+    ]);
+    out.success();
+    let outputs = read_json(&workspace.path("out.json"));
+    let volume = outputs["theta-edge-single-node-mainnet"]["DataVolumeId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = workspace.run(&["destroy", "--yes", "--snapshot", "--output", "json"]);
+    out.success();
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: data volume {volume} of `theta-edge-single-node-mainnet` will be deleted with its \
+             stack after a snapshot of it is complete\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["dataVolumesDeleted"], serde_json::json!([volume]));
+    let snapshot = report["snapshots"][0]["snapshotId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(report["snapshots"][0]["volumeId"], volume.as_str());
+    assert!(out.stderr.contains(&format!(
+        "snapshot {snapshot} of data volume {volume} (theta-edge-single-node-mainnet) completed; to get the \
+         data back: `aws ec2 create-volume --snapshot-id {snapshot}"
+    )));
+    // The snapshot outlives the stack, tagged with it.
+    let rt = runtime();
+    let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(emulator.sdk_in("us-east-2")));
+    let found = rt
+        .block_on(ec2.describe_snapshots().snapshot_ids(&snapshot).send())
+        .unwrap();
+    let tags: Vec<(&str, &str)> = found.snapshots()[0]
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value()?)))
+        .collect();
+    assert!(
+        tags.contains(&("nodectl:stack", "theta-edge-single-node-mainnet")),
+        "{tags:?}"
+    );
+
+    // Without --snapshot: what the volume holds, and how to keep a copy.
+    let out = workspace.run(&["deploy", "all", "--yes", "--method", "direct"]);
+    out.success();
+    let out = workspace.run(&["destroy", "--yes"]);
+    out.success();
+    assert!(
+        out.stderr.contains(
+            "of `theta-edge-single-node-mainnet` will be deleted with its stack; it holds the Edge \
+             Node's keystore (encrypted with its password) and its data under \
+             /data/theta-edge-node; --snapshot keeps a copy\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}

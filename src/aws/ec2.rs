@@ -172,6 +172,59 @@ impl Ec2 {
         }))
     }
 
+    /// Starts a snapshot of `volume_id` (CreateSnapshot) with `description` and `tags` on the
+    /// snapshot; returns its id. The snapshot is point-in-time at this call; it completes in the
+    /// background (Amazon EBS User Guide, "Create Amazon EBS snapshots").
+    pub async fn create_snapshot(
+        &self,
+        volume_id: &str,
+        description: &str,
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot)
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .build();
+        let output = self
+            .client
+            .create_snapshot()
+            .volume_id(volume_id)
+            .description(description)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(output.snapshot_id().unwrap_or_default().to_string())
+    }
+
+    /// The state of a snapshot (DescribeSnapshots): `pending`, `completed`, `error`,
+    /// `recoverable`, `recovering`, with its progress (`"42%"`).
+    pub async fn snapshot_state(&self, snapshot_id: &str) -> Result<(String, String), AwsError> {
+        let output = self
+            .client
+            .describe_snapshots()
+            .snapshot_ids(snapshot_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(output
+            .snapshots()
+            .first()
+            .map(|s| {
+                (
+                    s.state()
+                        .map(|st| st.as_str().to_string())
+                        .unwrap_or_default(),
+                    s.progress().unwrap_or_default().to_string(),
+                )
+            })
+            .unwrap_or_else(|| ("missing".into(), String::new())))
+    }
+
     /// Reboots the instance (RebootInstances: an operating-system reboot, same host, same
     /// volumes and addresses).
     pub async fn reboot(&self, instance_id: &str) -> Result<(), AwsError> {

@@ -13,8 +13,16 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyAr
     let session = ops::connect(aws_options(global), &plan).await?;
     let mut engine = session.engine(printer, args.timeout);
     engine.role_arn = args.role_arn.clone();
-    let report =
-        ops::destroy::destroy(&session, &engine, printer, &plan, &selected, args.yes).await?;
+    let report = ops::destroy::destroy(
+        &session,
+        &engine,
+        printer,
+        &plan,
+        &selected,
+        args.yes,
+        args.snapshot,
+    )
+    .await?;
     printer.report(&report);
     Ok(())
 }

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
+use super::volumes::{self, DataVolume, SnapshotTaken};
 use super::{Report, Session};
+use crate::aws::ec2::Ec2;
 use crate::aws::secretsmanager::{SecretState, SecretsManager};
 use crate::error::{Error, Result};
 use crate::observer::Prompt;
@@ -26,6 +28,10 @@ pub struct DestroyReport {
     pub left_behind: Vec<String>,
     /// The secrets whose deletion was scheduled (with a recovery window).
     pub secrets_scheduled_for_deletion: Vec<String>,
+    /// The data volumes deleted with their stacks, `vol-...`.
+    pub data_volumes_deleted: Vec<String>,
+    /// The snapshots taken first (`--snapshot`).
+    pub snapshots: Vec<SnapshotTaken>,
 }
 
 impl Report for DestroyReport {
@@ -35,9 +41,11 @@ impl Report for DestroyReport {
 }
 
 /// Deletes `selected` (stacks of `plan`, in deploy order: they are deleted in reverse),
-/// asking through `prompt` unless `yes`, then runs each stack's after-destroy steps; also those
-/// of selected stacks that are already gone but left a secret (an interrupted destroy), so
-/// that running destroy again always converges.
+/// asking through `prompt` unless `yes` (the question names each data volume and what it
+/// holds), then runs each stack's after-destroy steps; also those of selected stacks that are
+/// already gone but left a secret (an interrupted destroy), so that running destroy again
+/// always converges. With `snapshot`, each data volume is snapshotted (and the snapshot
+/// completed) before its stack is deleted.
 pub async fn destroy(
     session: &Session,
     engine: &Engine<'_>,
@@ -45,6 +53,7 @@ pub async fn destroy(
     plan: &Plan,
     selected: &[&StackSpec],
     yes: bool,
+    snapshot: bool,
 ) -> Result<DestroyReport> {
     let mut report = DestroyReport::default();
     let mut targets: Vec<(&StackSpec, StackInfo)> = Vec::new();
@@ -125,6 +134,31 @@ pub async fn destroy(
     if targets.is_empty() && leftovers.is_empty() {
         return Ok(report);
     }
+    let mut data: Vec<DataVolume> = Vec::new();
+    for (_, info) in &targets {
+        data.extend(volumes::data_volumes(engine, &info.name).await);
+    }
+    let holds = &plan.facts.data_volume_holds;
+    let lost = data
+        .iter()
+        .map(|v| format!("data volume {} of `{}`", v.volume_id, v.stack))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !data.is_empty() {
+        engine.observer.warn(&format!(
+            "{lost} will be deleted with {}{}",
+            if data.len() == 1 {
+                "its stack"
+            } else {
+                "their stacks"
+            },
+            match (snapshot, holds.is_empty()) {
+                (true, _) => " after a snapshot of it is complete".to_string(),
+                (false, true) => "; --snapshot keeps a copy".to_string(),
+                (false, false) => format!("; it holds {holds}; --snapshot keeps a copy"),
+            }
+        ));
+    }
     if !yes {
         let mut what = Vec::new();
         if !targets.is_empty() {
@@ -154,6 +188,15 @@ pub async fn destroy(
                 ", with all their resources"
             }
         );
+        let question = if data.is_empty() {
+            question
+        } else {
+            format!(
+                "{}, including {lost}{}?",
+                question.trim_end_matches('?'),
+                if snapshot { " (snapshot first)" } else { "" }
+            )
+        };
         if !prompt.confirm(&question, "--yes")? {
             return Err(Error::Aborted("nothing was deleted".into()));
         }
@@ -169,7 +212,20 @@ pub async fn destroy(
             ));
             engine.wait(&info.id, &info.name, None, false).await?;
         }
+        if snapshot {
+            let ec2 = Ec2::new(&session.sdk);
+            for volume in data.iter().filter(|v| v.stack == info.name) {
+                report
+                    .snapshots
+                    .push(volumes::snapshot(engine, &ec2, volume).await?);
+            }
+        }
         let left = delete(engine, info).await?;
+        report.data_volumes_deleted.extend(
+            data.iter()
+                .filter(|v| v.stack == info.name)
+                .map(|v| v.volume_id.clone()),
+        );
         for step in &stack.after_destroy {
             delete_secret(engine, &secrets_client, plan, step, &mut report).await?;
         }
