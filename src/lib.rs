@@ -93,12 +93,22 @@ where
     code
 }
 
-/// On SIGINT (Ctrl-C) or SIGTERM (what CI runners and `timeout` send): says what CloudFormation
-/// is still doing and how to resume, then exits with 130 or 143. CloudFormation goes on with
+/// On SIGINT (Ctrl-C) or SIGTERM (what CI runners and `timeout` send): cancels the SSM command
+/// nodectl waits for, if any, says what CloudFormation is still doing and how to resume, then
+/// exits with 130 or 143. CloudFormation goes on with
 /// any operation already started; files nodectl writes are replaced atomically, so none is
 /// left half written.
 async fn exit_on_signal(printer: std::sync::Arc<Printer>) {
     let terminated = wait_for_signal().await;
+    // A command running on a node (exec, logs, restart) stops with us.
+    if let Ok(Some(cancelled)) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        ops::node::cancel_running(),
+    )
+    .await
+    {
+        printer.info(&cancelled);
+    }
     let err = Error::Interrupted {
         terminated,
         waiting: printer.waiting_on(),

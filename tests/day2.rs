@@ -107,6 +107,32 @@ fn a_theta_node_is_operated_through_ssm() {
     out.success();
     assert_eq!(out.stdout, "a b\nit's\n$HOME\n");
 
+    // Ctrl-C while a command runs on the node: nodectl cancels it (CancelCommand) and exits 130,
+    // rather than leaving it running there.
+    let child = workspace.spawn(&["exec", "--", "sleep 30"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !double.file("requests.log").contains("[\"sleep 30\"]") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command was never sent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("cancelled SSM command ") && stderr.contains(&instance),
+        "{stderr}"
+    );
+    assert!(double.file("requests.log").contains("CancelCommand"));
+
     // rpc: the result as JSON; an RPC error and an unknown prefix say so.
     let out = workspace.run(&["rpc", "edgecore.GetStatus"]);
     out.success();

@@ -4,6 +4,7 @@
 //! waiting with the shared poller. The day-2 operations ([`super::health`], [`super::logs`],
 //! `exec`, `restart`, `rpc`) build on this.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::aws::cloudformation::CloudFormation;
@@ -22,6 +23,32 @@ use super::Session;
 /// How long SSM may take to hand a command to the agent and report back, on top of the
 /// command's own timeout (SendCommand's delivery timeout is at least 30 s).
 const DELIVERY: Duration = Duration::from_secs(60);
+
+/// The SSM command this process is waiting for (client, command id, instance id), so that an
+/// interruption can cancel it ([`cancel_running`]) instead of leaving it running on the node.
+static RUNNING: Mutex<Option<(Ssm, String, String)>> = Mutex::new(None);
+
+/// Cancels the SSM command this process is waiting for, if any (CancelCommand); returns what
+/// was cancelled, for the interruption's message. Best effort: a failure is ignored.
+pub async fn cancel_running() -> Option<String> {
+    let running = RUNNING.lock().ok()?.take();
+    let (ssm, command_id, instance_id) = running?;
+    ssm.cancel(&command_id, &instance_id).await.ok()?;
+    Some(format!(
+        "cancelled SSM command {command_id} on instance {instance_id}"
+    ))
+}
+
+/// Clears [`RUNNING`] when a wait ends, however it ends.
+struct Running;
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut running) = RUNNING.lock() {
+            *running = None;
+        }
+    }
+}
 
 /// The node stacks of `plan` (the stacks that hold a node: those with a node secret).
 pub fn node_stacks(plan: &Plan) -> Vec<&StackSpec> {
@@ -249,6 +276,14 @@ impl<'a> NodeOps<'a> {
                 )
             })?;
         tracing::debug!("SSM command {command_id} on {}", node.instance_id);
+        if let Ok(mut running) = RUNNING.lock() {
+            *running = Some((
+                self.ssm.clone(),
+                command_id.clone(),
+                node.instance_id.clone(),
+            ));
+        }
+        let _running = Running;
         let mut poller = Poller::new(self.poll, Some(timeout + DELIVERY));
         loop {
             match self.ssm.invocation(&command_id, &node.instance_id).await {
