@@ -204,6 +204,32 @@ fn a_theta_node_is_operated_through_ssm() {
          hint: use --lines N, or --source node / --source CONTAINER with --since\n"
     ));
 
+    // --follow: the lines written after the start come too, once each, until Ctrl-C.
+    let mut child = workspace.spawn(&["logs", "--follow", "-n", "1"]);
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line, format!("{}\n", cloud_init.lines().last().unwrap()));
+    let mut grown = cloud_init.clone();
+    grown.push_str("nodectl: one more line\nnodectl: and another\n");
+    double.write("var/log/cloud-init-output.log", &grown);
+    for expected in ["nodectl: one more line\n", "nodectl: and another\n"] {
+        line.clear();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert_eq!(line, expected);
+    }
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "", "a line came twice");
+    double.write("var/log/cloud-init-output.log", &cloud_init);
+
     // Degraded (no peers): exit 7, the reason on stderr.
     double.write(
         "state/rpc-edgecore.GetPeers.json",
