@@ -133,6 +133,18 @@ fn a_theta_node_is_operated_through_ssm() {
     );
     assert!(double.file("requests.log").contains("CancelCommand"));
 
+    // --timeout: SSM stops the command (executionTimeout); exit 124, as timeout(1).
+    let out = workspace.run(&["exec", "--timeout", "1s", "--", "sleep 5"]);
+    out.expect_code(124);
+    assert!(
+        out.stderr.ends_with(&format!(
+            "warning: the command on {instance} did not finish within 1s and SSM stopped it; \
+             give it longer with --timeout, or run it in the background on the node\n"
+        )),
+        "{}",
+        out.stderr
+    );
+
     // rpc: the result as JSON; an RPC error and an unknown prefix say so.
     let out = workspace.run(&["rpc", "edgecore.GetStatus"]);
     out.success();
@@ -311,6 +323,30 @@ fn a_theta_node_is_operated_through_ssm() {
     );
     let out = workspace.run(&["health"]);
     out.expect_code(8);
+}
+
+/// A node stack that is not in the plan is refused before any request, naming the ones there
+/// are.
+#[test]
+fn an_unknown_node_is_refused_with_the_node_stacks_there_are() {
+    let tripwire = crate::support::Tripwire::new();
+    let mut workspace = Workspace::upstream("123456789012");
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    for args in [
+        &["health", "--node", "nope"][..],
+        &["exec", "--node", "nope", "--", "true"],
+        &["status", "--node", "nope"],
+    ] {
+        let out = workspace.run(args);
+        out.expect_code(1);
+        assert_eq!(
+            out.stderr,
+            "error: `nope` is not a node stack of this allora plan\n\
+             hint: its node stacks: single-node\n",
+            "{args:?}"
+        );
+    }
+    assert_eq!(tripwire.connections(), 0, "an AWS request was made");
 }
 
 #[test]

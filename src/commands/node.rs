@@ -36,14 +36,15 @@ pub(super) async fn status(
     args: &StatusArgs,
 ) -> Result<()> {
     let plan = load_plan(global, printer)?;
+    // --node is checked before any request.
+    let nodes: Vec<&StackSpec> = match &args.node.node {
+        Some(_) => vec![node::select(&plan, args.node.node.as_deref())?.0],
+        None => node::node_stacks(&plan),
+    };
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
     let mut report = ops::inspect::status(&engine, &plan).await?;
     if !args.stacks_only {
-        let nodes: Vec<&StackSpec> = match &args.node.node {
-            Some(_) => vec![node::select(&plan, args.node.node.as_deref())?.0],
-            None => node::node_stacks(&plan),
-        };
         let profile = crate::blueprint::find(plan.blueprint).and_then(|b| b.node());
         let ops = NodeOps::new(&session, printer);
         for stack in nodes {
@@ -141,14 +142,16 @@ pub(super) async fn exec(global: &GlobalArgs, printer: &Printer, args: &ExecArgs
         printer.warn("the output was cut at 24,000 characters (SSM's inline limit); write it to a file on the node and read it with `nodectl exec -- tail -c ...`, or page a log with `nodectl logs`");
     }
     match (result.status.as_str(), result.exit_code) {
-        ("TimedOut", _) => Err(Error::usage(
-            format!(
-                "the command on {} did not finish within {} (SSM stopped it)",
+        // SSM stopped it at `executionTimeout`: exit 124, as timeout(1) does.
+        ("TimedOut", _) => {
+            printer.warn(&format!(
+                "the command on {} did not finish within {} and SSM stopped it; give it longer \
+                 with --timeout, or run it in the background on the node",
                 result.instance_id,
                 humantime::format_duration(args.timeout)
-            ),
-            "give it longer with --timeout, or run it in the background on the node",
-        )),
+            ));
+            Err(Error::Remote { code: 124 })
+        }
         (_, 0) => Ok(()),
         (_, code) => Err(Error::Remote { code }),
     }
