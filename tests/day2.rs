@@ -422,10 +422,16 @@ fn an_allora_worker_reports_its_containers_and_metrics() {
         .contains("error: `allora-single-node` is down: allora-worker-1: no such container\n"));
     // A container's log that does not exist.
     let out = workspace.run(&["logs", "--source", "allora-worker-1"]);
-    out.success();
-    assert_eq!(
-        out.stdout,
-        "Error response from daemon: No such container: allora-worker-1\n"
+    out.expect_code(1);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.ends_with(
+            "error: reading the `allora-worker-1` container log failed (exit code 1): Error \
+             response from daemon: No such container: allora-worker-1\n\
+             hint: check the source: `nodectl status` lists the containers\n"
+        ),
+        "{}",
+        out.stderr
     );
     let out = workspace.run(&["rpc", "edgecore.GetStatus"]);
     out.expect_code(1);

@@ -124,13 +124,39 @@ pub async fn logs(
             "try `nodectl exec -- df -h /tmp` (a full disk?)",
         ));
     };
+    let file = shell_words::quote(&path).into_owned();
+    // A source that failed (no such container, no journal) is an error with what it said, not
+    // a log.
+    if code != 0 {
+        let said = ops
+            .run(
+                node,
+                vec![format!("head -c 2000 {file}; rm -f {file}")],
+                Duration::from_secs(60),
+                "nodectl logs",
+            )
+            .await
+            .map(|r| r.stdout.trim().to_string())
+            .unwrap_or_default();
+        return Err(Error::usage(
+            format!(
+                "reading the {} log failed (exit code {code}){}",
+                label(&request.source),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                }
+            ),
+            "check the source: `nodectl status` lists the containers",
+        ));
+    }
     // 2. The asked lines, page by page, then the file removed.
     let mut next = if request.lines == 0 {
         1
     } else {
         total.saturating_sub(request.lines) + 1
     };
-    let file = shell_words::quote(&path).into_owned();
     while next <= total {
         let got = page(
             ops,
@@ -151,15 +177,6 @@ pub async fn logs(
             "nodectl logs",
         )
         .await;
-    if code != 0 && total == 0 {
-        return Err(Error::usage(
-            format!(
-                "reading the {} log failed (exit code {code})",
-                label(&request.source)
-            ),
-            "check the source: `nodectl status` lists the containers",
-        ));
-    }
     if !request.follow {
         return Ok(());
     }
