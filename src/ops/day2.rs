@@ -109,6 +109,10 @@ pub async fn health(
     }
 }
 
+/// How long `systemctl restart` may run on the node: the longest `TimeoutStartSec` of the
+/// blueprints' services (20 minutes) and a margin.
+const RESTART_TIMEOUT: Duration = Duration::from_secs(25 * 60);
+
 /// `nodectl restart`: what was done and the health afterwards.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -158,13 +162,10 @@ pub async fn restart(
             profile.service, node.instance_id, node.stack
         ));
         let line = format!("systemctl restart {}", shell_words::quote(profile.service));
+        // As long as a start may take: Allora's service builds and waits for the inference
+        // server (TimeoutStartSec=20min in templates/allora/user-data.sh).
         let result = ops
-            .run(
-                &node,
-                vec![line],
-                Duration::from_secs(600),
-                "nodectl restart",
-            )
+            .run(&node, vec![line], RESTART_TIMEOUT, "nodectl restart")
             .await?;
         if result.exit_code != 0 {
             return Err(Error::usage(
