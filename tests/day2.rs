@@ -283,6 +283,31 @@ fn a_theta_node_is_operated_through_ssm() {
         .stderr
         .contains("restarting theta-edge-node.service on instance"));
 
+    // --hard: EC2 RebootInstances (moto), then a wait until the node's uptime is smaller than
+    // before (the reboot happened; the double plays it by a smaller /proc/uptime), then health.
+    double.write("state/uptime", "350735.47 234388.90\n");
+    let mut child = workspace.spawn(&["restart", "--hard", "--wait", "2m"]);
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("rebooting instance ") {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0,
+            "restart ended early:\n{seen}"
+        );
+        seen.push_str(&line);
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "restart --hard did not wait for the reboot"
+    );
+    double.write("state/uptime", "12.01 10.00\n");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("{THETA_NODE}: ok\n")));
+    double.remove("state/uptime");
+
     // An agent that lost its connection: commands refuse with the usual causes; health is down.
     double.write(&format!("state/ping-{instance}"), "ConnectionLost");
     let out = workspace.run(&["exec", "--", "true"]);

@@ -141,6 +141,8 @@ pub async fn restart(
     let node = ops.locate(stack).await?;
     ops.reachable(&node).await?;
     let action = if hard {
+        // The uptime before, so that the wait below knows when the reboot has happened.
+        let before = node_status(ops, stack, profile).await?.uptime_seconds;
         ops.observer.note(&format!(
             "rebooting instance {} ({})",
             node.instance_id, node.stack
@@ -153,8 +155,9 @@ pub async fn restart(
                 hint,
             )
         })?;
-        // The agent goes offline while the instance reboots; give it a moment to notice.
-        tokio::time::sleep(ops.poll.max.min(Duration::from_secs(30))).await;
+        if let Some(before) = before {
+            rebooted(ops, stack, profile, before, wait).await?;
+        }
         "reboot"
     } else {
         ops.observer.note(&format!(
@@ -187,6 +190,42 @@ pub async fn restart(
         action: action.into(),
         health: report.0,
     })
+}
+
+/// Waits until the node reports an uptime below `before` (seconds): the reboot has happened.
+/// Until then the old system may still answer, or the agent is offline; both mean "not yet".
+/// Errors: not within `wait`.
+async fn rebooted(
+    ops: &NodeOps<'_>,
+    stack: &StackSpec,
+    profile: &NodeProfile,
+    before: u64,
+    wait: Duration,
+) -> Result<()> {
+    let mut poller = Poller::new(ops.poll, Some(wait));
+    loop {
+        tokio::time::sleep(ops.poll.max.max(Duration::from_millis(200))).await;
+        let status = node_status(ops, stack, profile).await?;
+        if status.uptime_seconds.is_some_and(|up| up < before) {
+            ops.observer.done_waiting();
+            return Ok(());
+        }
+        ops.observer.waiting(
+            &stack.name,
+            &format!("rebooting ({})", status.health.as_str()),
+        );
+        poller.idle();
+        if poller.timed_out() {
+            return Err(Error::usage(
+                format!(
+                    "`{}` did not come back from its reboot within {}",
+                    stack.name,
+                    humantime::format_duration(wait)
+                ),
+                "see `nodectl status`; the EC2 console's system log shows the boot",
+            ));
+        }
+    }
 }
 
 /// The result of `nodectl exec`: the command's output and exit code.
