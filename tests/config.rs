@@ -222,6 +222,7 @@ fn every_mistake_is_reported_in_one_run() {
         &[],
         // The dry-run warning cannot be decided while ALLORA_WALLET_SUBMIT_TX is invalid.
         "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
+         warning: ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic 1 as well as the worker on topic 1; the reputer stakes ALLORA_REPUTER_MIN_STAKE (100000) from the wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only\n\
          error: .env:39: ALLORA_WALLET_GAS_ADJUSTMENT: `lots` is not a number\n\
          hint: use a decimal number, e.g. ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"\n\
          \n\

@@ -130,10 +130,19 @@ fn every_upstream_allora_sample_renders() {
     // "ETH") and a dry run; PR #170 comments those keys out.
     let dry_run = "warning: ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing to the chain (a dry run)\n";
     let token = "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n";
+    // And they run a reputer beside the worker (issue 16: no surprise roles), said before
+    // anything is deployed.
+    let reputer = "warning: ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic 1 as well as the worker on topic 1; the reputer stakes ALLORA_REPUTER_MIN_STAKE (100000) from the wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only\n";
     for (name, warnings) in [
-        ("allora-pr88.env-sample-full", format!("{token}{dry_run}")),
-        ("allora-pr158.env-sample-full", format!("{token}{dry_run}")),
-        ("allora-pr158.env-test", dry_run.to_string()),
+        (
+            "allora-pr88.env-sample-full",
+            format!("{token}{reputer}{dry_run}"),
+        ),
+        (
+            "allora-pr158.env-sample-full",
+            format!("{token}{reputer}{dry_run}"),
+        ),
+        ("allora-pr158.env-test", format!("{reputer}{dry_run}")),
         ("allora-pr170.env-sample-full", String::new()),
     ] {
         let workspace = Workspace::new(&upstream(name));

@@ -57,6 +57,7 @@ pub const TEST_MNEMONIC: &str =
 /// The warnings every run of the upstream PR #158 sample prints (its worker token and its
 /// dry-run setting), in order.
 pub const UPSTREAM_WARNINGS: &str = "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
+warning: ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic 1 as well as the worker on topic 1; the reputer stakes ALLORA_REPUTER_MIN_STAKE (100000) from the wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only\n\
 warning: ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing to the chain (a dry run)\n";
 
 /// `text` (an upstream sample) with its account id and mnemonic placeholders filled in.

@@ -371,6 +371,26 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
                 .into(),
         );
     }
+    // No surprise roles: the upstream samples set a reputer topic, and a reputer stakes.
+    if let (Some(Some(reputers)), Some(workers)) = (&reputer_topics, &worker_topics) {
+        let list = |topics: &[u64]| {
+            topics
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        r.warn(format!(
+            "ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic {} as well as the \
+             worker on topic {}; the reputer stakes ALLORA_REPUTER_MIN_STAKE ({}) from the \
+             wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only",
+            list(reputers),
+            list(workers),
+            min_stake
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "unset".into())
+        ));
+    }
     if submit_tx == Some(false) {
         r.warn(
             "ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing \
