@@ -8,7 +8,8 @@
 //! [`ops`] walks the graph through the [`stack`] engine and the effects layer [`aws`],
 //! reporting progress to an [`observer::Observer`], and the command prints the operation's
 //! report through the [`printer::Printer`], which keeps data on stdout and everything else on
-//! stderr.
+//! stderr. The day-2 commands reach a running node through [`ops::node`] (SSM Run Command)
+//! with what its blueprint declares in a [`node::NodeProfile`].
 
 pub mod aws;
 pub mod blueprint;
