@@ -76,6 +76,21 @@ fn a_theta_node_is_operated_through_ssm() {
         assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
     }
 
+    // health --output json: the same document as a node of `status`.
+    let out = workspace.run(&["health", "--output", "json"]);
+    out.success();
+    let health: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(health["stackName"], THETA_NODE);
+    assert_eq!(health["health"], "ok");
+    assert_eq!(health["checks"][0]["name"], "instance");
+    // exec --output json: output and exit code as data.
+    let out = workspace.run(&["exec", "--output", "json", "--", "echo hi; exit 2"]);
+    out.expect_code(2);
+    let result: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(result["stdout"], "hi\n");
+    assert_eq!(result["exitCode"], 2);
+    assert_eq!(result["status"], "Failed");
+
     // status --output json: the stacks and the node, in the documented shape.
     let out = workspace.run(&["status", "--output", "json"]);
     out.success();
