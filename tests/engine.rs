@@ -2124,36 +2124,46 @@ async fn a_refused_retry_of_an_executed_change_set_is_followed_to_success() {
     );
 }
 
-/// Regression: ExecuteChangeSet refused for a reason of its own (moto refuses a missing export
-/// with a ValidationError) was reported as "another operation changed the stack" because the
-/// change set was still AVAILABLE. It is the AWS error.
-#[tokio::test(start_paused = true)]
-async fn a_refused_execution_that_is_no_status_conflict_is_the_aws_error() {
+/// A deploy of an existing stack whose ExecuteChangeSet is refused with `code` and `message`;
+/// reading the change set back finds it `AVAILABLE`, then `later`. The deploy's error.
+async fn refused_execution(
+    later: &'static str,
+    code: &'static str,
+    message: &'static str,
+) -> Error {
     let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
     let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
     let describe_change_set = mock!(Client::describe_change_set)
         .sequence()
         .output(|| change_set_executing("AVAILABLE"))
-        .output(|| change_set_executing("AVAILABLE"))
+        .output(move || change_set_executing(later))
         .build();
-    let execute = mock!(Client::execute_change_set).then_http_response(|| {
-        aws_error(
-            "ValidationError",
-            "No export named theta-edge-common-NodeAccessPolicyArn found.",
-        )
-    });
+    let execute =
+        mock!(Client::execute_change_set).then_http_response(move || aws_error(code, message));
     let events = mock!(Client::describe_stack_events).then_output(|| history(&[]));
     let cfn = client(&[&existing, &create, &describe_change_set, &execute, &events]);
     let (printer, _captured) = printer(None);
-
-    let err = expect_err(
+    expect_err(
         deploy_plan(
             &engine(cfn, &printer),
             &printer,
             options(Method::ChangeSet, true),
         )
         .await,
-    );
+    )
+}
+
+/// Regression: ExecuteChangeSet refused for a reason of its own (moto refuses a missing export
+/// with a ValidationError) was reported as "another operation changed the stack" because the
+/// change set was still AVAILABLE. It is the AWS error.
+#[tokio::test(start_paused = true)]
+async fn a_refused_execution_that_is_no_status_conflict_is_the_aws_error() {
+    let err = refused_execution(
+        "AVAILABLE",
+        "ValidationError",
+        "No export named theta-edge-common-NodeAccessPolicyArn found.",
+    )
+    .await;
     let (message, _) = report(&err);
     assert_eq!(
         message,
@@ -2169,31 +2179,12 @@ async fn a_refused_execution_that_is_no_status_conflict_is_the_aws_error() {
 /// executes nothing.
 #[tokio::test(start_paused = true)]
 async fn a_change_set_made_obsolete_by_another_deploy_is_a_clear_error() {
-    let existing = by_name().then_output(|| described(stack(STACK_ID, "UPDATE_COMPLETE")));
-    let create = mock!(Client::create_change_set).then_output(|| change_set_created(STACK_ID));
-    let describe_change_set = mock!(Client::describe_change_set)
-        .sequence()
-        .output(|| change_set_executing("AVAILABLE"))
-        .output(|| change_set_executing("OBSOLETE"))
-        .build();
-    let execute = mock!(Client::execute_change_set).then_http_response(|| {
-        aws_error(
-            "InvalidChangeSetStatus",
-            "ChangeSet [arn] cannot be executed in its current status of [OBSOLETE]",
-        )
-    });
-    let events = mock!(Client::describe_stack_events).then_output(|| history(&[]));
-    let cfn = client(&[&existing, &create, &describe_change_set, &execute, &events]);
-    let (printer, _captured) = printer(None);
-
-    let err = expect_err(
-        deploy_plan(
-            &engine(cfn, &printer),
-            &printer,
-            options(Method::ChangeSet, true),
-        )
-        .await,
-    );
+    let err = refused_execution(
+        "OBSOLETE",
+        "InvalidChangeSetStatus",
+        "ChangeSet [arn] cannot be executed in its current status of [OBSOLETE]",
+    )
+    .await;
 
     assert_eq!(err.exit_code(), ExitCode::Error);
     assert_eq!(

@@ -8,6 +8,22 @@
 use crate::node::parse::{jsonrpc, number};
 use crate::node::{Check, Health, NodeProfile, Probe, RpcPort};
 
+/// The probe script that calls JSON-RPC `$method` with `$params` (JSON text) on `$port` of
+/// 127.0.0.1, at most 10 s.
+macro_rules! rpc_probe {
+    ($port:literal, $method:literal, $params:literal) => {
+        concat!(
+            "curl -sS -m 10 -H 'Content-Type: application/json' -d '{\"jsonrpc\":\"2.0\",\"method\":\"",
+            $method,
+            "\",\"params\":",
+            $params,
+            ",\"id\":1}' http://127.0.0.1:",
+            $port,
+            "/rpc"
+        )
+    };
+}
+
 /// What `status`, `health`, `logs` and `rpc` know about a Theta Edge Node.
 pub(super) static NODE: NodeProfile = NodeProfile {
     service: "theta-edge-node.service",
@@ -15,23 +31,21 @@ pub(super) static NODE: NodeProfile = NodeProfile {
     probes: &[
         Probe {
             name: "edgecore",
-            script: "curl -sS -m 10 -H 'Content-Type: application/json' \
-                     -d '{\"jsonrpc\":\"2.0\",\"method\":\"edgecore.GetStatus\",\"params\":[],\"id\":1}' \
-                     http://127.0.0.1:17888/rpc",
+            script: rpc_probe!(17888, "edgecore.GetStatus", "[]"),
             judge: edgecore,
         },
         Probe {
             name: "peers",
-            script: "curl -sS -m 10 -H 'Content-Type: application/json' \
-                     -d '{\"jsonrpc\":\"2.0\",\"method\":\"edgecore.GetPeers\",\"params\":[],\"id\":1}' \
-                     http://127.0.0.1:17888/rpc",
+            script: rpc_probe!(17888, "edgecore.GetPeers", "[]"),
             judge: peers,
         },
         Probe {
             name: "edgelauncher",
-            script: "curl -sS -m 10 -H 'Content-Type: application/json' \
-                     -d '{\"jsonrpc\":\"2.0\",\"method\":\"edgelauncher.GetPastJobs\",\"params\":[{\"type\":\"lavita\",\"page\":0,\"num\":1}],\"id\":1}' \
-                     http://127.0.0.1:15888/rpc",
+            script: rpc_probe!(
+                15888,
+                "edgelauncher.GetPastJobs",
+                r#"[{"type":"lavita","page":0,"num":1}]"#
+            ),
             judge: launcher,
         },
     ],
@@ -105,6 +119,19 @@ fn launcher(output: &str, _exit_code: i32) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_scripts_call_the_rpc_ports() {
+        assert_eq!(
+            NODE.probes[0].script,
+            "curl -sS -m 10 -H 'Content-Type: application/json' -d \
+             '{\"jsonrpc\":\"2.0\",\"method\":\"edgecore.GetStatus\",\"params\":[],\"id\":1}' \
+             http://127.0.0.1:17888/rpc"
+        );
+        assert!(NODE.probes[2].script.ends_with(
+            r#""params":[{"type":"lavita","page":0,"num":1}],"id":1}' http://127.0.0.1:15888/rpc"#
+        ));
+    }
 
     #[test]
     fn recorded_replies_are_judged() {
