@@ -1,7 +1,9 @@
 //! Every configuration mistake gets an exact message, exits 1, and makes no AWS request
 //! (a tripwire listener stands in for the AWS endpoint and must see no connection).
 
-use crate::support::{upstream_sample, Tripwire, Workspace, UPSTREAM_WARNINGS};
+use crate::support::{
+    upstream_sample, Tripwire, Workspace, OFFCHAIN_WARNINGS, RUNTIME_WARNING, UPSTREAM_WARNINGS,
+};
 
 /// The upstream sample with the account filled in and `edits` applied (whole-line
 /// replacements `from` → `to`).
@@ -221,13 +223,13 @@ fn every_mistake_is_reported_in_one_run() {
         ]),
         &[],
         // The dry-run warning cannot be decided while ALLORA_WALLET_SUBMIT_TX is invalid.
-        "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
+        &format!("{RUNTIME_WARNING}{}", "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
          warning: ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic 1 as well as the worker on topic 1; the reputer stakes ALLORA_REPUTER_MIN_STAKE (100000) from the wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only\n\
          error: .env:39: ALLORA_WALLET_GAS_ADJUSTMENT: `lots` is not a number\n\
          hint: use a decimal number, e.g. ALLORA_WALLET_GAS_ADJUSTMENT=\"1.0\"\n\
          \n\
          error: .env:52: ALLORA_WALLET_SUBMIT_TX: `maybe` is not true or false\n\
-         hint: write ALLORA_WALLET_SUBMIT_TX=\"true\" or ALLORA_WALLET_SUBMIT_TX=\"false\"\n",
+         hint: write ALLORA_WALLET_SUBMIT_TX=\"true\" or ALLORA_WALLET_SUBMIT_TX=\"false\"\n"),
     );
 }
 
@@ -482,21 +484,34 @@ fn user_data_over_the_ec2_limit_is_refused_before_any_request() {
 
 #[test]
 fn a_tag_that_is_not_a_version() {
-    rejects_warned(
+    rejects(
         &sample_with(&[]),
-        &[("ALLORA_OFFCHAIN_NODE_TAG", "latest")],
-        "error: ALLORA_OFFCHAIN_NODE_TAG (from process environment): `latest` is not a pinned version tag\n\
-         hint: set a version tag such as v0.8.0: the config.json nodectl writes depends on it\n",
+        &[
+            ("ALLORA_OFFCHAIN_NODE_TAG", "latest"),
+            ("ALLORA_WORKER_RUNTIME", "offchain-node"),
+        ],
+        &format!(
+            "{OFFCHAIN_WARNINGS}error: ALLORA_OFFCHAIN_NODE_TAG (from process environment): \
+             `latest` is not a pinned version tag\n\
+             hint: set a version tag such as v0.12.0: the config.json nodectl writes depends on it\n"
+        ),
     );
 }
 
 #[test]
 fn gas_prices_auto_needs_v0_7() {
-    rejects_warned(
+    rejects(
         &sample_with(&[]),
-        &[("ALLORA_OFFCHAIN_NODE_TAG", "v0.6.0")],
-        "error: .env:41: ALLORA_WALLET_GAS_PRICES: `auto` needs allora-offchain-node v0.7.0 or later; v0.6 takes a number\n\
-         hint: set a price such as ALLORA_WALLET_GAS_PRICES=\"10\", or ALLORA_OFFCHAIN_NODE_TAG=\"v0.8.0\"\n",
+        &[
+            ("ALLORA_OFFCHAIN_NODE_TAG", "v0.6.0"),
+            ("ALLORA_WORKER_RUNTIME", "offchain-node"),
+        ],
+        &format!(
+            "{OFFCHAIN_WARNINGS}error: .env:41: ALLORA_WALLET_GAS_PRICES: `auto` needs \
+             allora-offchain-node v0.7.0 or later; v0.6 takes a number\n\
+             hint: set a price such as ALLORA_WALLET_GAS_PRICES=\"10\", or \
+             ALLORA_OFFCHAIN_NODE_TAG=\"v0.12.0\"\n"
+        ),
     );
 }
 
@@ -509,7 +524,7 @@ fn a_parameter_over_the_cloudformation_limit_is_refused_before_any_request() {
             &format!("ALLORA_WORKER_TOPIC_ID=\"{}\"", topics.join(",")),
         )]),
         &[],
-        "error: the OffchainNodeConfig template parameter would be 6680 bytes, more than CloudFormation's 4096\n\
+        "error: the OffchainNodeConfig template parameter would be 6804 bytes, more than CloudFormation's 4096\n\
          hint: configure fewer topics or shorter values\n",
     );
 }

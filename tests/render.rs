@@ -133,17 +133,30 @@ fn every_upstream_allora_sample_renders() {
     // And they run a reputer beside the worker (issue 16: no surprise roles), said before
     // anything is deployed.
     let reputer = "warning: ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic 1 as well as the worker on topic 1; the reputer stakes ALLORA_REPUTER_MIN_STAKE (100000) from the wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only\n";
+    // All but PR #170 configure the offchain node's worker: they keep running it, and say so
+    // (issue 16).
+    let runtime = crate::support::RUNTIME_WARNING;
     for (name, warnings) in [
         (
             "allora-pr88.env-sample-full",
-            format!("{token}{reputer}{dry_run}"),
+            format!("{runtime}{token}{reputer}{dry_run}"),
         ),
         (
             "allora-pr158.env-sample-full",
-            format!("{token}{reputer}{dry_run}"),
+            format!("{runtime}{token}{reputer}{dry_run}"),
         ),
-        ("allora-pr158.env-test", format!("{reputer}{dry_run}")),
-        ("allora-pr170.env-sample-full", String::new()),
+        (
+            "allora-pr158.env-test",
+            format!("{runtime}{reputer}{dry_run}"),
+        ),
+        (
+            "allora-pr170.env-sample-full",
+            runtime.replace(
+                "ALLORA_WORKER_INFERENCE_ENDPOINT, ALLORA_WORKER_INFERENCE_ENTRYPOINT_NAME, \
+                 ALLORA_REPUTER_TOPIC_ID, MODEL_REPO",
+                "MODEL_REPO",
+            ),
+        ),
     ] {
         let workspace = Workspace::new(&upstream(name));
         let out = workspace.run(&["render"]);

@@ -62,8 +62,11 @@ pub trait Blueprint: Sync {
     fn plan(&self, settings: &Settings) -> Result<Plan>;
 
     /// What the day-2 commands (`status`, `health`, `logs`, `restart`, `rpc`) know about its
-    /// node: service, containers, probes, RPC ports. `None`: it runs no node.
-    fn node(&self) -> Option<&'static crate::node::NodeProfile> {
+    /// node stack with these template `parameters` (a blueprint may run its node in more than
+    /// one way, e.g. Allora's `WorkerRuntime`): service, containers, probes, RPC ports.
+    /// `None`: it runs no node.
+    fn node(&self, parameters: &[(String, String)]) -> Option<&'static crate::node::NodeProfile> {
+        let _ = parameters;
         None
     }
 

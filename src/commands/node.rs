@@ -45,7 +45,7 @@ pub(super) async fn status(
     let engine = session.engine(printer, Duration::ZERO);
     let mut report = ops::inspect::status(&engine, &plan).await?;
     if !args.stacks_only {
-        let profile = crate::blueprint::find(plan.blueprint).and_then(|b| b.node());
+        let blueprint = crate::blueprint::find(plan.blueprint);
         let ops = NodeOps::new(&session, printer);
         for stack in nodes {
             let deployed = report.stacks.iter().any(|row| {
@@ -53,6 +53,7 @@ pub(super) async fn status(
                     && row.status != NOT_DEPLOYED
                     && !row.status.starts_with("DELETE")
             });
+            let profile = blueprint.and_then(|b| b.node(&stack.parameters));
             let (true, Some(profile)) = (deployed, profile) else {
                 continue;
             };

@@ -64,15 +64,17 @@ pub fn select<'p>(
     plan: &'p Plan,
     requested: Option<&str>,
 ) -> Result<(&'p StackSpec, &'static NodeProfile)> {
-    let profile = blueprint::find(plan.blueprint)
-        .and_then(|found| found.node())
-        .ok_or_else(|| {
-            Error::usage(
-                format!("the {} blueprint runs no node to operate", plan.blueprint),
-                "use `nodectl status` to see its stacks",
-            )
-        })?;
+    let runs_no_node = || {
+        Error::usage(
+            format!("the {} blueprint runs no node to operate", plan.blueprint),
+            "use `nodectl status` to see its stacks",
+        )
+    };
+    let found = blueprint::find(plan.blueprint).ok_or_else(runs_no_node)?;
     let nodes = node_stacks(plan);
+    if found.node(&[]).is_none() {
+        return Err(runs_no_node());
+    }
     let ids: Vec<&str> = nodes.iter().map(|stack| stack.id.as_str()).collect();
     let stack = match requested {
         Some(id) => nodes.iter().find(|stack| stack.id == id).ok_or_else(|| {
@@ -97,6 +99,7 @@ pub fn select<'p>(
             }
         },
     };
+    let profile = found.node(&stack.parameters).ok_or_else(runs_no_node)?;
     Ok((stack, profile))
 }
 

@@ -93,6 +93,11 @@ pub fn load(folder: &str, file: &str, embedded: Option<&'static str>) -> Result<
 /// `# nodectl:include <file>` on a line of its own.
 pub const INCLUDE_PREFIX: &str = "# nodectl:include ";
 
+/// The line that [`expand_includes_from`] replaces with a file gzip-compressed and base64-encoded
+/// on one line ([`gzip_base64`]), for a program the user data writes with `base64 -d | gunzip`:
+/// EC2 takes at most 16 KB of user data.
+pub const INCLUDE_GZIP_PREFIX: &str = "# nodectl:include-gzip ";
+
 /// The files of `templates/shared/`: shell parts for user data scripts and partial templates
 /// (fragments) for template files.
 const SHARED: &[(&str, &str)] = &[
@@ -142,22 +147,56 @@ pub fn shared(name: &str) -> Option<&'static str> {
 /// `templates/shared/<file>` (from `NODECTL_TEMPLATES_DIR/shared/` when that is set). Included
 /// files are not expanded again. Errors: an unknown file, or an override that cannot be read.
 pub fn expand_includes(source: &TemplateSource) -> Result<TemplateSource> {
-    if !source.text.contains(INCLUDE_PREFIX) {
+    expand_includes_from(source, None)
+}
+
+/// [`expand_includes`], where `<file>` is first looked up among `files`, the blueprint's own
+/// template files (e.g. `templates/allora/sdk-worker.py`, a program the user data writes), then
+/// in `templates/shared/`.
+pub fn expand_includes_from(
+    source: &TemplateSource,
+    files: Option<&TemplateFiles>,
+) -> Result<TemplateSource> {
+    if !source.text.contains(INCLUDE_PREFIX.trim_end()) {
         return Ok(source.clone());
     }
     let mut out = String::with_capacity(source.text.len() * 2);
     for line in source.text.split_inclusive('\n') {
-        let Some(file) = line.trim_end().strip_prefix(INCLUDE_PREFIX) else {
-            out.push_str(line);
-            continue;
+        let line_text = line.trim_end();
+        let (file, gzip) = match (
+            line_text.strip_prefix(INCLUDE_PREFIX),
+            line_text.strip_prefix(INCLUDE_GZIP_PREFIX),
+        ) {
+            (Some(file), _) => (file, false),
+            (_, Some(file)) => (file, true),
+            _ => {
+                out.push_str(line);
+                continue;
+            }
         };
-        let embedded = shared(file).ok_or_else(|| Error::TemplateDefect {
-            path: source.path.clone(),
-            problem: format!("includes `{file}`, which is not in templates/shared"),
-        })?;
-        let included = load("shared", file, Some(embedded))?;
-        out.push_str(&included.text);
-        if !included.text.ends_with('\n') {
+        let own = files.and_then(|files| Some((files.blueprint, files.embedded(file)?)));
+        let (folder, embedded) = match own {
+            Some(found) => found,
+            None => (
+                "shared",
+                shared(file).ok_or_else(|| Error::TemplateDefect {
+                    path: source.path.clone(),
+                    problem: format!("includes `{file}`, which is not in templates/shared"),
+                })?,
+            ),
+        };
+        let included = load(folder, file, Some(embedded))?;
+        let included = if file.ends_with(".py") {
+            Cow::Owned(strip_python_docs(&included.text))
+        } else {
+            included.text
+        };
+        if gzip {
+            out.push_str(&gzip_base64(included.as_bytes()));
+        } else {
+            out.push_str(&included);
+        }
+        if !out.ends_with('\n') {
             out.push('\n');
         }
     }
@@ -165,6 +204,44 @@ pub fn expand_includes(source: &TemplateSource) -> Result<TemplateSource> {
         path: source.path.clone(),
         text: Cow::Owned(out),
     })
+}
+
+/// `bytes` compressed with gzip (level 9, no file name, modification time 0: the same bytes for
+/// the same input), then base64, on one line: what `base64 -d | gunzip` turns back into
+/// `bytes` on the instance.
+pub fn gzip_base64(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("writes to memory");
+    let compressed = encoder.finish().expect("writes to memory");
+    aws_smithy_types::base64::encode(compressed)
+}
+
+/// `source` (a Python program the user data writes) without its documentation: comment lines
+/// and docstrings (a line that starts with three double quotes, to the line that ends with
+/// them), so that the 16 KB EC2 allows for user data carry code. The file in `templates/`
+/// keeps them; `tests/userdata.rs` compiles the stripped program.
+pub fn strip_python_docs(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut in_docstring = false;
+    for line in source.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if in_docstring {
+            in_docstring = !trimmed.ends_with("\"\"\"");
+            continue;
+        }
+        if let Some(rest) = trimmed.strip_prefix("\"\"\"") {
+            in_docstring = !rest.ends_with("\"\"\"");
+            continue;
+        }
+        if trimmed.starts_with('#') || trimmed.is_empty() {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// `script` (a user data shell script) without its comment lines, so that the 16 KB EC2 allows

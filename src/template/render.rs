@@ -11,7 +11,10 @@
 //! 2. **Inserts.** A resource's `Metadata.nodectl.insert` entries `{"file", "at"}` replace the
 //!    string at `at` (a path inside the resource, `/`-separated) by a file of the blueprint's
 //!    folder, its `# nodectl:include` lines expanded and, for shell scripts, its comment lines
-//!    dropped ([`super::strip_comments`]): user data, dashboard bodies.
+//!    dropped ([`super::strip_comments`]): user data, dashboard bodies. An include names a
+//!    file of the blueprint's folder or of `templates/shared/`. With `"by": "<Parameter>"` and
+//!    `"files": {"<value>": "<file>"}` the marker inserts the file named for the parameter's
+//!    configured value instead (a variant: Allora's user data per `WorkerRuntime`).
 //! 3. **Repeats.** A resource's `Metadata.nodectl.repeat` entries `{"list", "at", "as", "item"}`
 //!    replace the list at `at` by one copy of `item` per value of the named list the blueprint
 //!    gives, with `${<as>}` in `item`'s strings replaced by the value (a string that is only
@@ -25,7 +28,7 @@
 use serde_json::{Map, Value};
 
 use super::model::Template;
-use super::{expand_includes, load, TemplateFiles};
+use super::{expand_includes_from, load, TemplateFiles};
 use crate::error::{Error, Result};
 
 /// What to render: one template file of a blueprint and the values that go into it.
@@ -65,7 +68,12 @@ pub fn render(request: &Request) -> Result<Template> {
                     "resource {id}: an insert marker needs \"file\" and \"at\""
                 )));
             };
-            let text = expand_includes(&load(files.blueprint, file, files.embedded(file))?)?;
+            let file = chosen_file(request, &insert, file)
+                .map_err(|problem| defect(format!("resource {id}: an insert marker {problem}")))?;
+            let text = expand_includes_from(
+                &load(files.blueprint, file, files.embedded(file))?,
+                Some(files),
+            )?;
             let text = if file.ends_with(".sh") {
                 super::strip_comments(&text.text)
             } else {
@@ -119,6 +127,33 @@ pub fn render(request: &Request) -> Result<Template> {
         parameter.insert("Default".into(), Value::String(value.clone()));
     }
     Ok(Template::from_value(template))
+}
+
+/// The file an insert marker inserts: `file`, or, when the marker has `"by": "<Parameter>"` and
+/// `"files": {"<value>": "<file>"}`, the file named for the configured value of that parameter
+/// (a variant of the user data, e.g. Allora's `WorkerRuntime`). Errors: `by` without `files`, or
+/// a value of `files` that is not a file name.
+fn chosen_file<'a>(
+    request: &Request,
+    insert: &'a Value,
+    file: &'a str,
+) -> std::result::Result<&'a str, String> {
+    let Some(by) = insert.get("by") else {
+        return Ok(file);
+    };
+    let (Some(by), Some(files)) = (by.as_str(), insert["files"].as_object()) else {
+        return Err("with \"by\" needs a parameter name and a \"files\" object".into());
+    };
+    let value = request
+        .parameters
+        .iter()
+        .find(|(name, _)| name == by)
+        .map(|(_, value)| value.as_str());
+    match value.and_then(|value| files.get(value)) {
+        None => Ok(file),
+        Some(Value::String(chosen)) => Ok(chosen),
+        Some(other) => Err(format!("names a file that is not a string: {other}")),
+    }
 }
 
 /// The template file `file` of `files` with its fragments merged (step 1 of [`render`]), and

@@ -54,11 +54,34 @@ pub fn upstream_sample() -> String {
 pub const TEST_MNEMONIC: &str =
     "abandon ability able about above absent absorb abstract absurd abuse access accident";
 
-/// The warnings every run of the upstream PR #158 sample prints (its worker token and its
-/// dry-run setting), in order.
-pub const UPSTREAM_WARNINGS: &str = "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
+/// The warning of a file that configures allora-offchain-node and does not set
+/// `ALLORA_WORKER_RUNTIME`, with `ALLORA_OFFCHAIN_NODE_TAG` unset (the upstream samples).
+macro_rules! runtime_warning {
+    () => {
+        "warning: this file configures allora-offchain-node (ALLORA_WORKER_INFERENCE_ENDPOINT, ALLORA_WORKER_INFERENCE_ENTRYPOINT_NAME, ALLORA_REPUTER_TOPIC_ID, MODEL_REPO), so the worker runs on it (ALLORA_OFFCHAIN_NODE_TAG is unset: v0.12.0, nodectl's default tag, which was v0.8.0; its config.json schema is the v0.9+ one); Allora now recommends its Python SDK for workers: set ALLORA_WORKER_RUNTIME=\"sdk\" to use it, or ALLORA_WORKER_RUNTIME=\"offchain-node\" to keep this and silence this warning\n"
+    };
+}
+
+/// The warnings of the upstream PR #158 sample after the runtime's: its worker token, its
+/// reputer and its dry-run setting.
+macro_rules! sample_warnings {
+    () => {
+        "warning: ALLORA_WORKER_TOKEN=\"ethereum\" does not match TOKEN=\"ETH\" in MODEL_ENV_VARS, the only token the inference server answers for; the worker asks for \"ETH\"\n\
 warning: ALLORA_REPUTER_TOPIC_ID is set: this node runs a reputer on topic 1 as well as the worker on topic 1; the reputer stakes ALLORA_REPUTER_MIN_STAKE (100000) from the wallet, which must hold it; leave ALLORA_REPUTER_TOPIC_ID empty for a worker only\n\
-warning: ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing to the chain (a dry run)\n";
+warning: ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing to the chain (a dry run)\n"
+    };
+}
+
+/// The warning of a file that keeps allora-offchain-node without saying so (see
+/// [`runtime_warning`]).
+pub const RUNTIME_WARNING: &str = runtime_warning!();
+
+/// The warnings every run of the upstream PR #158 sample prints (the runtime it keeps, its
+/// worker token, its reputer and its dry-run setting), in order.
+pub const UPSTREAM_WARNINGS: &str = concat!(runtime_warning!(), sample_warnings!());
+
+/// [`UPSTREAM_WARNINGS`] with `ALLORA_WORKER_RUNTIME=offchain-node` set: all but the runtime's.
+pub const OFFCHAIN_WARNINGS: &str = sample_warnings!();
 
 /// `text` (an upstream sample) with its account id and mnemonic placeholders filled in.
 pub fn filled(text: &str, account: &str) -> String {

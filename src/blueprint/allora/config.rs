@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::keys;
 use super::offchain;
+use super::sdk::{self, Runtime, SdkWorker};
 use super::secrets::{self, check_mnemonic, Mnemonic, MNEMONIC_KEY};
 use crate::blueprint::validate::{self, InstanceType, Ipv4Cidr};
 use crate::blueprint::volume::{self, DataVolume};
@@ -51,6 +52,12 @@ pub(super) struct AlloraConfig {
 /// server, and the secrets the instance reads at boot.
 #[derive(Debug, Clone)]
 pub(super) struct NodeConfig {
+    /// `ALLORA_WORKER_RUNTIME`, or the one chosen for the file ([`sdk::read_runtime`]).
+    pub runtime: Runtime,
+    /// The SDK worker's settings (the `sdk` runtime only).
+    pub sdk: Option<SdkWorker>,
+    /// `ALLORA_API_KEY` (the `sdk` runtime only).
+    pub api_key: Option<SecretValue>,
     /// `alloranetwork/allora-offchain-node:<ALLORA_OFFCHAIN_NODE_TAG>`.
     pub image: String,
     /// The offchain node's config.json for the tag's schema, without the mnemonic.
@@ -137,7 +144,13 @@ pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
     let alert_email = crate::blueprint::alerts::read(&mut r);
 
     let node = read_node(&mut r);
-    let ingress_ports = r.checked("NODECTL_INGRESS_PORTS", parse_ports);
+    // The SDK worker opens no port (upstream-2026.md section 1.5): none unless set.
+    let ingress_ports = match &node {
+        Some(node) if node.runtime == Runtime::Sdk && !r.is_set("NODECTL_INGRESS_PORTS") => {
+            Some(Vec::new())
+        }
+        _ => r.checked("NODECTL_INGRESS_PORTS", parse_ports),
+    };
 
     if let Some(count) = max_azs.filter(|&n| n > 1) {
         r.warn(format!(
@@ -216,6 +229,7 @@ pub(super) fn read(settings: &Settings) -> Result<(AlloraConfig, Vec<String>)> {
 /// inference server, and the secrets. Checked now so that a mistake is found before anything
 /// is deployed, including the node's own start-up checks for the pinned tag.
 fn read_node(r: &mut Reader) -> Option<NodeConfig> {
+    let runtime = sdk::read_runtime(r);
     let tag = r.text("ALLORA_OFFCHAIN_NODE_TAG").unwrap_or_default();
     let schema = r.checked("ALLORA_OFFCHAIN_NODE_TAG", offchain::schema_for_tag);
     let int = |r: &mut Reader, key: &str| r.integer(key, 0..=i64::MAX, "");
@@ -372,7 +386,9 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         );
     }
     // No surprise roles: the upstream samples set a reputer topic, and a reputer stakes.
-    if let (Some(Some(reputers)), Some(workers)) = (&reputer_topics, &worker_topics) {
+    let offchain = runtime == Some(Runtime::OffchainNode);
+    if let (true, Some(Some(reputers)), Some(workers)) = (offchain, &reputer_topics, &worker_topics)
+    {
         let list = |topics: &[u64]| {
             topics
                 .iter()
@@ -391,7 +407,7 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
                 .unwrap_or_else(|| "unset".into())
         ));
     }
-    if submit_tx == Some(false) {
+    if offchain && submit_tx == Some(false) {
         r.warn(
             "ALLORA_WALLET_SUBMIT_TX=false: the worker computes inferences but submits nothing \
              to the chain (a dry run)"
@@ -403,6 +419,22 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         _ => Mnemonic::Missing,
     };
 
+    let (sdk_worker, api_key) = match (runtime, &worker_topics, &reputer_topics, submit_tx) {
+        (Some(Runtime::Sdk), Some(topics), Some(reputer), Some(submit_tx)) => {
+            let chain_id = r.text("ALLORA_WALLET_CHAIN_ID").unwrap_or_default();
+            let inputs = sdk::Inputs {
+                topics,
+                chain_id: &chain_id,
+                reputer: reputer.is_some(),
+                submit_tx,
+            };
+            match sdk::read(r, &inputs) {
+                Some((worker, key)) => (Some(worker), key),
+                None => (None, None),
+            }
+        }
+        _ => (None, None),
+    };
     let wallet = offchain::WalletInputs {
         key_name: r.text("ALLORA_WALLET_ADDRESS_KEY_NAME").unwrap_or_default(),
         home_dir: r.text("ALLORA_WALLET_HOME_DIR").unwrap_or_default(),
@@ -455,10 +487,23 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         None => None,
     };
     let (host_alias, health_url) = endpoint_parts?;
+    let runtime = runtime?;
+    if runtime == Runtime::Sdk && sdk_worker.is_none() {
+        return None;
+    }
+    // Under the SDK runtime an unset MODEL_REPO means the example model, not the default
+    // inference server (a compose project the SDK does not run).
+    let model_repo = match runtime {
+        Runtime::Sdk if !r.is_set("MODEL_REPO") => String::new(),
+        _ => r.text("MODEL_REPO").unwrap_or_default(),
+    };
     Some(NodeConfig {
+        runtime,
+        sdk: sdk_worker,
+        api_key,
         image: format!("alloranetwork/allora-offchain-node:{tag}"),
         offchain_config: offchain::config(schema, &wallet, Some(&worker), reputer.as_ref()),
-        model_repo: r.text("MODEL_REPO").unwrap_or_default(),
+        model_repo,
         model_repo_ref: r.text("MODEL_REPO_REF").unwrap_or_default(),
         model_env,
         model_env_secrets,

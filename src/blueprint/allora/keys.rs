@@ -61,7 +61,7 @@ pub(super) const OWN_KEYS: &[KeySpec] = &[
     key(
         "NODECTL_INGRESS_PORTS",
         Some("9010"),
-        "inbound TCP ports, comma-separated; empty for none",
+        "inbound TCP ports, comma-separated; empty for none (sdk runtime: none unless set)",
     ),
 ];
 
@@ -69,9 +69,39 @@ pub(super) const OWN_KEYS: &[KeySpec] = &[
 /// worker and reputer settings.
 pub(super) const NODE_KEYS: &[KeySpec] = &[
     key(
+        "ALLORA_WORKER_RUNTIME",
+        None,
+        "sdk or offchain-node; unset: offchain-node when the file configures it, else sdk",
+    ),
+    key(
+        "ALLORA_SDK_VERSION",
+        None,
+        "allora_sdk version (sdk runtime); unset: 1.3.0 on testnet, 1.0.6 on mainnet",
+    ),
+    key(
+        "ALLORA_SDK_MODEL",
+        Some("model:predict"),
+        "module:function of the model code in MODEL_REPO (sdk runtime)",
+    ),
+    key(
+        "ALLORA_SDK_FEE_TIER",
+        Some("standard"),
+        "eco, standard or priority (sdk runtime)",
+    ),
+    key(
+        "ALLORA_SDK_POLLING_INTERVAL",
+        Some("120"),
+        "seconds between submission-window polls (sdk runtime)",
+    ),
+    secret(
+        "ALLORA_API_KEY",
+        "Allora API key (UP-...) for the testnet faucet (sdk runtime)",
+    ),
+    key(
         "MODEL_REPO",
         Some("https://github.com/allora-network/basic-coin-prediction-node"),
-        "git URL of the inference server",
+        "git URL of the inference server (offchain-node) or of the model code (sdk; unset: \
+         the example model)",
     ),
     key(
         "MODEL_REPO_REF",
@@ -80,7 +110,7 @@ pub(super) const NODE_KEYS: &[KeySpec] = &[
     ),
     key(
         "ALLORA_OFFCHAIN_NODE_TAG",
-        Some("v0.8.0"),
+        Some("v0.12.0"),
         "pinned allora-offchain-node image tag",
     ),
     secret(

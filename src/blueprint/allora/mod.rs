@@ -13,6 +13,7 @@ mod config;
 mod keys;
 mod offchain;
 mod probes;
+mod sdk;
 mod secrets;
 mod values;
 
@@ -27,6 +28,7 @@ use crate::facts::Facts;
 use crate::plan::{Lookup, Plan};
 use crate::settings::Settings;
 use crate::template::{TemplateFiles, PARAMETER_LIMIT};
+use sdk::Runtime;
 
 /// The common stack's name.
 pub(super) const COMMON_STACK: &str = "allora-edge-common";
@@ -54,6 +56,18 @@ static FILES: TemplateFiles = TemplateFiles {
             include_str!("../../../templates/allora/user-data.sh"),
         ),
         (
+            "user-data-sdk.sh",
+            include_str!("../../../templates/allora/user-data-sdk.sh"),
+        ),
+        (
+            "sdk-worker.py",
+            include_str!("../../../templates/allora/sdk-worker.py"),
+        ),
+        (
+            "sdk-model.py",
+            include_str!("../../../templates/allora/sdk-model.py"),
+        ),
+        (
             "dashboard.json",
             include_str!("../../../templates/allora/dashboard.json"),
         ),
@@ -61,8 +75,15 @@ static FILES: TemplateFiles = TemplateFiles {
 };
 
 impl Blueprint for Allora {
-    fn node(&self) -> Option<&'static crate::node::NodeProfile> {
-        Some(&probes::NODE)
+    fn node(&self, parameters: &[(String, String)]) -> Option<&'static crate::node::NodeProfile> {
+        let sdk = parameters
+            .iter()
+            .any(|(name, value)| name == "WorkerRuntime" && value == Runtime::Sdk.as_str());
+        Some(if sdk {
+            &probes::SDK_NODE
+        } else {
+            &probes::NODE
+        })
     }
 
     fn name(&self) -> &'static str {
@@ -119,7 +140,20 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
     let (config, warnings) = config::read(settings)?;
     let volume = config.data_volume;
     let node = &config.node;
-    let offchain_config = aws_smithy_types::base64::encode(node.offchain_config.to_string());
+    let base64 = |value: &Value| aws_smithy_types::base64::encode(value.to_string());
+    // Each runtime's settings; the other's parameter stays `{}`.
+    let empty = Value::Object(Default::default());
+    let (offchain_config, sdk_worker, submit) = match &node.sdk {
+        Some(sdk) => (base64(&empty), base64(&sdk.to_json()), true),
+        None => (
+            base64(&node.offchain_config),
+            base64(&empty),
+            // The config.json the node runs with decides (`wallet.submitTx`).
+            node.offchain_config["wallet"]["submitTx"]
+                .as_bool()
+                .unwrap_or(true),
+        ),
+    };
     let model_env = aws_smithy_types::base64::encode(
         node.model_env
             .iter()
@@ -150,6 +184,8 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         ("DataVolumeSize", volume.size_gib.to_string()),
         ("DataVolumeIops", volume.iops.to_string()),
         ("DataVolumeThroughput", volume.throughput_mibps.to_string()),
+        ("WorkerRuntime", node.runtime.as_str().to_string()),
+        ("SdkWorker", sdk_worker),
         ("OffchainNodeImage", node.image.clone()),
         ("OffchainNodeConfig", offchain_config.clone()),
         ("ModelRepo", node.model_repo.clone()),
@@ -158,14 +194,7 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         ("InferenceHealthUrl", node.health_url.clone()),
         ("InferenceHostAlias", node.host_alias.clone()),
         ("AlertEmail", config.alert_email.clone()),
-        (
-            "SubmitTransactions",
-            // The config.json the node runs with decides (`wallet.submitTx`).
-            node.offchain_config["wallet"]["submitTx"]
-                .as_bool()
-                .unwrap_or(true)
-                .to_string(),
-        ),
+        ("SubmitTransactions", submit.to_string()),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
@@ -190,6 +219,7 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
             secret: Arc::new(secrets::Wallet {
                 mnemonic: config.node.mnemonic.clone(),
                 model_env: config.node.model_env_secrets.clone(),
+                api_key: config.node.api_key.clone(),
             }),
         },
     )?;

@@ -6,6 +6,11 @@
 //! counters `allora_worker_inference_request_count` and `allora_worker_chain_submission_count`,
 //! `../shared/reference/node-software.md`); the port is not published, so the probe reads it
 //! at the container's address on the compose network.
+//!
+//! With `WorkerRuntime` `sdk` the node is `allora-sdk-worker.service` (no container), and the
+//! worker (`templates/allora/sdk-worker.py`) keeps its counts in
+//! `/run/allora-sdk-worker/status.json`: the SDK itself opens no port and exposes no metrics
+//! (`../shared/reference/upstream-2026.md` section 1.5).
 
 use crate::node::parse::prometheus;
 use crate::node::script::clip;
@@ -34,6 +39,59 @@ pub(super) static NODE: NodeProfile = NodeProfile {
             the worker's metrics on port 2112 answer, with its inference requests and chain \
             submissions.",
 };
+
+/// What `status`, `health` and `logs` know about an Allora SDK worker node.
+pub(super) static SDK_NODE: NodeProfile = NodeProfile {
+    service: "allora-sdk-worker.service",
+    containers: &[],
+    probes: &[Probe {
+        name: "worker",
+        script: "cat /run/allora-sdk-worker/status.json",
+        judge: sdk_worker,
+    }],
+    rpc: &[],
+    about: "worker: the SDK worker's status file (chain id checked, submissions, the last \
+            error).",
+};
+
+/// The SDK worker's status file: `{"chainId", "topics", "submissions", "failures",
+/// "lastSubmission", "lastError"}`. Degraded when it is missing, or when submissions failed
+/// and none succeeded.
+fn sdk_worker(output: &str, exit_code: i32) -> Check {
+    let status: Option<serde_json::Value> = serde_json::from_str(output.trim()).ok();
+    let Some(status) = status.filter(|_| exit_code == 0) else {
+        let reason = output.trim().lines().last().unwrap_or("no output");
+        return Check::new(
+            "worker",
+            Health::Degraded,
+            format!("no status file: {}", clip(reason, 120)),
+        );
+    };
+    let count = |key: &str| status[key].as_u64().unwrap_or(0);
+    let (submissions, failures) = (count("submissions"), count("failures"));
+    let chain = status["chainId"].as_str().unwrap_or("?");
+    let detail = format!("{chain}: {submissions} submissions, {failures} failed");
+    match (submissions, failures, status["lastError"].as_str()) {
+        (0, 1.., Some(error)) => Check::new(
+            "worker",
+            Health::Degraded,
+            format!("{detail}; last error: {}", clip(error, 120)),
+        ),
+        (0, _, _) => Check::new(
+            "worker",
+            Health::Ok,
+            format!("{detail} (waiting for a submission window)"),
+        ),
+        _ => Check::new(
+            "worker",
+            Health::Ok,
+            match status["lastSubmission"].as_str() {
+                Some(at) => format!("{detail}, last at {at}"),
+                None => detail,
+            },
+        ),
+    }
+}
 
 /// The inference server's health URL: down unless it answers with success.
 fn inference(output: &str, exit_code: i32) -> Check {
@@ -98,6 +156,33 @@ mod tests {
         assert_eq!(
             inference("curl: (22) The requested URL returned error: 503\n", 22).health,
             Health::Down
+        );
+    }
+
+    #[test]
+    fn the_sdk_workers_status_file_is_judged() {
+        let ok = r#"{"chainId": "allora-testnet-1", "topics": [69], "submissions": 3,
+            "failures": 1, "lastSubmission": "2026-11-30T12:00:00Z", "lastError": "timeout"}"#;
+        let check = sdk_worker(ok, 0);
+        assert_eq!(check.health, Health::Ok);
+        assert_eq!(
+            check.detail,
+            "allora-testnet-1: 3 submissions, 1 failed, last at 2026-11-30T12:00:00Z"
+        );
+        let failing = r#"{"chainId": "allora-testnet-1", "submissions": 0, "failures": 2,
+            "lastError": "account sequence mismatch"}"#;
+        let check = sdk_worker(failing, 0);
+        assert_eq!(check.health, Health::Degraded);
+        assert_eq!(
+            check.detail,
+            "allora-testnet-1: 0 submissions, 2 failed; last error: account sequence mismatch"
+        );
+        let waiting = r#"{"chainId": "allora-testnet-1", "submissions": 0, "failures": 0}"#;
+        assert_eq!(sdk_worker(waiting, 0).health, Health::Ok);
+        let missing = "cat: /run/allora-sdk-worker/status.json: No such file or directory\n";
+        assert_eq!(
+            sdk_worker(missing, 1).detail,
+            "no status file: cat: /run/allora-sdk-worker/status.json: No such file or directory"
         );
     }
 }

@@ -99,13 +99,18 @@ pub(super) struct Wallet {
     pub mnemonic: Mnemonic,
     /// The secret-like `MODEL_ENV_VARS` values, by name.
     pub model_env: BTreeMap<String, SecretValue>,
+    /// `ALLORA_API_KEY` (the SDK worker's testnet faucet key), when set.
+    pub api_key: Option<SecretValue>,
 }
 
+/// The node's entry in its secret: `{"mnemonic", "modelEnv", "apiKey"?}`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Entry<'a> {
     mnemonic: &'a SecretValue,
     model_env: &'a BTreeMap<String, SecretValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key: Option<&'a SecretValue>,
 }
 
 impl Wallet {
@@ -146,6 +151,7 @@ impl SecretContent for Wallet {
         let entry = serde_json::to_value(Entry {
             mnemonic: self.mnemonic()?,
             model_env: &self.model_env,
+            api_key: self.api_key.as_ref(),
         })
         .expect("serializes");
         let stored = if current == Some(&entry) {
@@ -216,16 +222,18 @@ mod tests {
         let wallet = Wallet {
             mnemonic: check_mnemonic(WORDS, Source::ProcessEnv),
             model_env: [("CG_API_KEY".to_string(), SecretValue::new("cg-canary"))].into(),
+            api_key: Some(SecretValue::new("UP-canary")),
         };
         let debug = format!("{wallet:?}");
         assert!(
-            !debug.contains("abandon") && !debug.contains("cg-canary"),
+            !debug.contains("abandon") && !debug.contains("cg-canary") && !debug.contains("UP-"),
             "{debug}"
         );
         let (entry, stored) = wallet.entry(None).unwrap();
         assert_eq!(stored, Stored::Written);
         assert_eq!(entry["mnemonic"], WORDS);
         assert_eq!(entry["modelEnv"]["CG_API_KEY"], "cg-canary");
+        assert_eq!(entry["apiKey"], "UP-canary");
         assert_eq!(wallet.entry(Some(&entry)).unwrap().1, Stored::Unchanged);
     }
 

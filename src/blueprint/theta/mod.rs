@@ -365,7 +365,7 @@ static FILES: TemplateFiles = TemplateFiles {
 };
 
 impl Blueprint for Theta {
-    fn node(&self) -> Option<&'static crate::node::NodeProfile> {
+    fn node(&self, _: &[(String, String)]) -> Option<&'static crate::node::NodeProfile> {
         Some(&probes::NODE)
     }
 

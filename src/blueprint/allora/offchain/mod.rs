@@ -37,7 +37,8 @@ pub(super) fn schema_for_tag(tag: &str) -> Result<Schema, Problem> {
     let not_pinned = || {
         (
             format!("`{tag}` is not a pinned version tag"),
-            "set a version tag such as v0.8.0: the config.json nodectl writes depends on it".into(),
+            "set a version tag such as v0.12.0: the config.json nodectl writes depends on it"
+                .into(),
         )
     };
     let version = tag.strip_prefix('v').ok_or_else(not_pinned)?;
@@ -51,7 +52,7 @@ pub(super) fn schema_for_tag(tag: &str) -> Result<Schema, Problem> {
             format!(
                 "allora-offchain-node {tag} is older than v0.6.0, which nodectl does not support"
             ),
-            "use v0.6.0 or later, e.g. v0.8.0".into(),
+            "use v0.6.0 or later, e.g. v0.12.0".into(),
         )),
         (0, 6) => Ok(Schema::V06),
         (0, 7..=8) => Ok(Schema::V07),
@@ -337,7 +338,7 @@ pub(super) fn check(schema: Schema, wallet: &WalletInputs) -> Vec<(&'static str,
         problems.push((
             "ALLORA_WALLET_GAS_PRICES",
             "`auto` needs allora-offchain-node v0.7.0 or later; v0.6 takes a number".into(),
-            "set a price such as ALLORA_WALLET_GAS_PRICES=\"10\", or ALLORA_OFFCHAIN_NODE_TAG=\"v0.8.0\""
+            "set a price such as ALLORA_WALLET_GAS_PRICES=\"10\", or ALLORA_OFFCHAIN_NODE_TAG=\"v0.12.0\""
                 .into(),
         ));
     }
