@@ -21,7 +21,7 @@ const STACK: &str = "allora-single-node-eth";
 const THETA_STACK: &str = "theta-edge-single-node-mainnet";
 /// The secret the Theta node reads its password from.
 const THETA_SECRET: &str = "theta-edge-single-node-mainnet/node-secret";
-const REGION: &str = "ap-southeast-2";
+pub(crate) const REGION: &str = "ap-southeast-2";
 const IMAGE: &str = "alloranetwork/allora-offchain-node:v0.6.0";
 /// Not the service name, so that the override's alias is really checked.
 const ALIAS: &str = "source";
@@ -43,11 +43,11 @@ const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::URLSuffix",
 ];
 
-fn data(name: &str) -> PathBuf {
+pub(crate) fn data(name: &str) -> PathBuf {
     repo().join("tests/data/userdata").join(name)
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
@@ -57,7 +57,7 @@ fn node_config() -> serde_json::Value {
 }
 
 /// Standard base64 with padding, as nodectl and `base64 -d` use it.
-fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -78,16 +78,19 @@ fn base64(bytes: &[u8]) -> String {
 
 /// A blueprint's user data with the value of every name it may use in a dollar-brace (the
 /// Fn::Sub contract with its single-node.json), realistic in size.
-struct UserData {
+pub(crate) struct UserData {
     /// The directory under `templates/`.
-    blueprint: &'static str,
-    values: Vec<(&'static str, String)>,
+    pub(crate) blueprint: &'static str,
+    /// The script's file in it (`user-data.sh`, or a variant such as `user-data-sdk.sh`).
+    pub(crate) file: &'static str,
+    pub(crate) values: Vec<(&'static str, String)>,
 }
 
 fn allora() -> UserData {
     let config = serde_json::to_string(&node_config()).unwrap();
     UserData {
         blueprint: "allora",
+        file: "user-data.sh",
         values: vec![
             ("AWS::StackName", STACK.to_string()),
             ("AWS::Region", REGION.to_string()),
@@ -118,6 +121,7 @@ fn allora() -> UserData {
 fn theta(gpu: &str) -> UserData {
     UserData {
         blueprint: "theta",
+        file: "user-data.sh",
         values: vec![
             ("AWS::StackName", THETA_STACK.to_string()),
             ("AWS::Region", REGION.to_string()),
@@ -136,7 +140,7 @@ fn theta(gpu: &str) -> UserData {
 }
 
 /// Every `${Name}` in `text`, in order; panics on the Fn::Sub escape.
-fn dollar_brace_names(text: &str, what: &str) -> Vec<String> {
+pub(crate) fn dollar_brace_names(text: &str, what: &str) -> Vec<String> {
     let mut names = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -154,17 +158,18 @@ fn dollar_brace_names(text: &str, what: &str) -> Vec<String> {
 }
 
 impl UserData {
-    fn path(&self) -> String {
-        format!("templates/{}/user-data.sh", self.blueprint)
+    pub(crate) fn path(&self) -> String {
+        format!("templates/{}/{}", self.blueprint, self.file)
     }
 
     /// The script as nodectl inserts it: the shared parts included.
-    fn script(&self) -> String {
+    pub(crate) fn script(&self) -> String {
         let source = nodectl::template::TemplateSource {
             path: self.path(),
             text: Cow::Owned(read(&repo().join(self.path()))),
         };
-        let expanded = nodectl::template::expand_includes(&source)
+        let files = nodectl::blueprint::find(self.blueprint).unwrap().files();
+        let expanded = nodectl::template::expand_includes_from(&source, Some(files))
             .unwrap_or_else(|e| panic!("expand the includes of {}: {e}", self.path()));
         assert!(
             !expanded
@@ -178,7 +183,7 @@ impl UserData {
     }
 
     /// The user data as the instance receives it: `Fn::Sub` applied to the script.
-    fn rendered(&self) -> String {
+    pub(crate) fn rendered(&self) -> String {
         let script = self.script();
         let mut out = String::new();
         let mut rest = script.as_str();
@@ -210,7 +215,7 @@ impl UserData {
     }
 
     /// The part of the rendered script from the `begin` marker line to the `end` one.
-    fn part(&self, begin: &str, end: &str) -> String {
+    pub(crate) fn part(&self, begin: &str, end: &str) -> String {
         let script = self.rendered();
         let from = script
             .find(begin)
@@ -224,7 +229,7 @@ impl UserData {
 
     /// The names `single-node.json` provides to the user data's `Fn::Sub`: its parameters, the
     /// variables of the `Fn::Sub` map and the pseudo parameters.
-    fn provided_names(&self) -> BTreeSet<String> {
+    pub(crate) fn provided_names(&self) -> BTreeSet<String> {
         let files = nodectl::blueprint::find(self.blueprint).unwrap().files();
         let (_, template) = nodectl::template::render::with_fragments(files, "single-node.json")
             .expect("single-node.json with its fragments");
@@ -245,7 +250,7 @@ impl UserData {
 }
 
 #[track_caller]
-fn assert_shellcheck_clean(user_data: &UserData, what: &str) {
+pub(crate) fn assert_shellcheck_clean(user_data: &UserData, what: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("user-data.sh");
     std::fs::write(&path, user_data.rendered()).unwrap();
@@ -269,7 +274,7 @@ fn assert_shellcheck_clean(user_data: &UserData, what: &str) {
 }
 
 #[track_caller]
-fn assert_fits(user_data: &UserData, what: &str) {
+pub(crate) fn assert_fits(user_data: &UserData, what: &str) {
     let size = user_data.rendered().len();
     eprintln!(
         "rendered {what} user data: {size} bytes ({} left of {USER_DATA_LIMIT})",
@@ -377,22 +382,22 @@ fn the_theta_user_data_sets_up_the_gpu_and_an_unprivileged_launcher() {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     let out = Command::new("id").arg("-u").output().expect("run id -u");
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
 
 /// One run of a part of the user data.
-struct Run {
-    dir: tempfile::TempDir,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// The root the script wrote under (its `/`).
-    fn root(&self) -> PathBuf {
+    pub(crate) fn root(&self) -> PathBuf {
         self.dir.path().join("root")
     }
 
@@ -419,7 +424,7 @@ impl Run {
     }
 
     /// The fake AWS CLI's calls, one line each.
-    fn aws_calls(&self) -> String {
+    pub(crate) fn aws_calls(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("aws.log")).unwrap_or_default()
     }
 
@@ -433,7 +438,7 @@ impl Run {
             .map(|(owner, _)| owner.to_string())
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout, self.stderr)
     }
 }
@@ -441,7 +446,7 @@ impl Run {
 /// Runs `part` of the user data then `call` with bash in a temporary directory (also the working
 /// directory), `secret` as the fake Secrets Manager's SecretString, `NODECTL_ROOT` =
 /// `<dir>/root`. `prepare` sets the directory up first.
-fn run_part(
+pub(crate) fn run_part(
     part: &str,
     call: &str,
     secret: &str,
@@ -526,7 +531,7 @@ fn run_write_node_config(secret: &str) -> Run {
 }
 
 /// A marker unique to this run, to find where secrets end up.
-fn canary(tag: &str) -> String {
+pub(crate) fn canary(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -549,7 +554,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[track_caller]
-fn assert_mode(path: &Path, mode: u32) {
+pub(crate) fn assert_mode(path: &Path, mode: u32) {
     let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(
         meta.mode() & 0o7777,
@@ -564,7 +569,7 @@ fn assert_mode(path: &Path, mode: u32) {
 /// otherwise what the script asked the fake chown (uid 0 meaning: not chowned, so owned by
 /// whoever runs the script, root on the instance).
 #[track_caller]
-fn assert_owner(run: &Run, path: &Path, uid: u32, gid: Option<u32>) {
+pub(crate) fn assert_owner(run: &Run, path: &Path, uid: u32, gid: Option<u32>) {
     if !is_root() {
         match run.chowned(path) {
             Some(owner) => {
