@@ -80,7 +80,7 @@ pub trait SecretContent: Debug + Send + Sync {
     /// generated value is new inside the returned entry.
     fn entry(&self, current: Option<&Value>) -> Result<(Value, Stored)>;
 
-    /// What the secret holds, in words: "the wallet mnemonic and model API keys".
+    /// What the secret holds, in words: "the wallet mnemonic and API keys".
     fn contents(&self) -> &'static str;
 
     /// One line for the user about what was stored in `secret_id` for `node` (values never

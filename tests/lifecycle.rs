@@ -142,7 +142,7 @@ fn an_interrupted_destroy_converges_when_run_again() {
     out.success();
     assert!(
         out.stderr.contains(&format!(
-            "the secret `{id}` (the wallet mnemonic and model API keys) is scheduled for deletion"
+            "the secret `{id}` (the wallet mnemonic and API keys) is scheduled for deletion"
         )),
         "{}",
         out.stderr

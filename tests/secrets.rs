@@ -155,7 +155,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     check("destroy", &out);
     assert!(
         out.stderr.contains(
-            "the secret `allora-single-node/node-secret` (the wallet mnemonic and model API keys) is scheduled for deletion on "
+            "the secret `allora-single-node/node-secret` (the wallet mnemonic and API keys) is scheduled for deletion on "
         ),
         "{}",
         out.stderr
@@ -348,4 +348,90 @@ fn a_malformed_mnemonic_is_refused_without_showing_it() {
          hint: set ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC in the .env file, in the environment, or pipe it in with --secret-stdin ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (never as an argument)\n"
     ), "{}", out.stderr);
     clean("stderr", &out.stderr);
+}
+
+/// An SDK worker node (issue 16, nodectl's sample: `ALLORA_WORKER_RUNTIME="sdk"`) through its
+/// lifecycle on LocalStack: the canary mnemonic (stdin) and a canary Allora API key (process
+/// environment) reach the node's Secrets Manager secret and nothing else: not stdout, stderr,
+/// the outputs file, the templates or parameters read back. The stack has the worker's log
+/// group. LocalStack runs no instance, so the SDK worker itself is not started here
+/// (tests/sdk_worker.rs runs it against a fake SDK).
+#[test]
+#[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
+fn an_sdk_worker_node_keeps_its_mnemonic_and_api_key_in_secrets_manager_only() {
+    const ALLORA_KEY: &str = "UP-qzjxw-canary-api-key";
+    let emulator = Emulator::localstack();
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
+    let sample = sample.replace(
+        "AWS_ACCOUNT_ID=\"123456789012\"",
+        &format!("AWS_ACCOUNT_ID=\"{}\"", emulator.account),
+    );
+    let workspace = Workspace::new(&sample).with_emulator(&emulator);
+    let env = [("ALLORA_API_KEY", ALLORA_KEY)];
+    let check = |what: &str, out: &crate::support::Output| {
+        clean(&format!("{what} stdout"), &out.stdout);
+        clean(&format!("{what} stderr"), &out.stderr);
+    };
+    let out = workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--yes",
+            "-v",
+            "--secret-stdin",
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+            "--outputs-file",
+            "out.json",
+        ],
+        &format!("{MNEMONIC}\n"),
+        &env,
+    );
+    out.success();
+    check("deploy", &out);
+    assert!(out.stderr.contains(
+        "stored the wallet mnemonic, the Allora API key and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-single-node/node-secret` (values not shown)\n"
+    ), "{}", out.stderr);
+    let outputs = std::fs::read_to_string(workspace.path("out.json")).unwrap();
+    clean("the outputs file", &outputs);
+    assert!(
+        outputs.contains("/nodectl/allora-single-node/allora-sdk-worker"),
+        "the outputs name the worker's log group: {outputs}"
+    );
+
+    let rt = runtime();
+    let sdk = rt.block_on(emulator.sdk());
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    stacks_are_clean(&rt, &cfn, &["allora-edge-common", "allora-single-node"]);
+    let described = rt
+        .block_on(
+            cfn.describe_stacks()
+                .stack_name("allora-single-node")
+                .send(),
+        )
+        .unwrap();
+    let runtime_parameter = described.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some("WorkerRuntime"))
+        .and_then(|p| p.parameter_value());
+    assert_eq!(runtime_parameter, Some("sdk"));
+    let stored = rt
+        .block_on(
+            aws_sdk_secretsmanager::Client::new(&sdk)
+                .get_secret_value()
+                .secret_id("allora-single-node/node-secret")
+                .send(),
+        )
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(stored["allora-single-node"]["apiKey"], ALLORA_KEY);
+    assert_eq!(
+        stored["allora-single-node"]["mnemonic"].as_str().unwrap(),
+        MNEMONIC.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+
+    let out = workspace.run_with(&["destroy", "--yes", "-v"], &env);
+    out.success();
+    check("destroy", &out);
 }

@@ -163,22 +163,31 @@ impl SecretContent for Wallet {
     }
 
     fn contents(&self) -> &'static str {
-        "the wallet mnemonic and model API keys"
+        "the wallet mnemonic and API keys"
     }
 
     fn describe(&self, secret_id: &str, node: &str, stored: &Stored) -> String {
+        let mut parts = vec!["the wallet mnemonic".to_string()];
+        if self.api_key.is_some() {
+            parts.push("the Allora API key".into());
+        }
+        match self.model_env.len() {
+            0 => {}
+            1 => parts.push("1 model API key".into()),
+            n => parts.push(format!("{n} model API keys")),
+        }
+        let last = parts.pop().expect("the mnemonic");
+        let what = if parts.is_empty() {
+            last
+        } else {
+            format!("{} and {last}", parts.join(", "))
+        };
         format!(
-            "{} the wallet mnemonic{} of `{node}` in the Secrets Manager secret `{secret_id}` \
-             (values not shown)",
+            "{} {what} of `{node}` in the Secrets Manager secret `{secret_id}` (values not shown)",
             if *stored == Stored::Unchanged {
                 "unchanged:"
             } else {
                 "stored"
-            },
-            match self.model_env.len() {
-                0 => String::new(),
-                1 => " and 1 model API key".to_string(),
-                n => format!(" and {n} model API keys"),
             },
         )
     }
