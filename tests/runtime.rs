@@ -247,3 +247,19 @@ fn an_upstream_sample_told_to_use_the_sdk_says_why_it_cannot() {
         out.stderr
     );
 }
+
+/// Regression: a security group with an empty ingress list (the SDK worker opens no port)
+/// failed `sg_no_world_ssh_rdp` and `sg_no_undeclared_world_open_port` ("property [[*]] is
+/// missing"), so `deploy` refused the sample.
+#[test]
+fn the_sdk_sample_passes_the_checks_with_no_port_open() {
+    let workspace = Workspace::new(&sdk_sample());
+    let out = workspace.run(&["check"]);
+    out.success();
+    assert!(
+        out.stderr
+            .contains("checks: 14 passed, 0 failed, 0 suppressed"),
+        "{}",
+        out.stderr
+    );
+}
