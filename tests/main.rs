@@ -35,6 +35,7 @@ mod progress;
 mod render;
 mod runtime;
 mod scan;
+mod sdk_worker;
 mod secret_retries;
 mod secrets;
 mod signals;

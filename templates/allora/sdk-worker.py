@@ -79,12 +79,15 @@ def build(sdk, config, predict):
     if os.path.exists(key_file):
         with open(key_file) as key:
             api_key = key.read().strip() or None
-    network = getattr(sdk.AlloraNetworkConfig, config["network"])()
+    # allora_sdk 1.0.6 does not export AlloraWalletConfig from the package; both releases have
+    # both classes in rpc_client/config.py.
+    configs = importlib.import_module("allora_sdk.rpc_client.config")
+    network = getattr(configs.AlloraNetworkConfig, config["network"])()
     if network.chain_id != config["chainId"]:
         raise ValueError(f"the {config['network']} preset is {network.chain_id}, not {config['chainId']}")
     common = dict(
         run=predict,
-        wallet=sdk.AlloraWalletConfig(mnemonic_file=os.path.join(secrets, "wallet")),
+        wallet=configs.AlloraWalletConfig(mnemonic_file=os.path.join(secrets, "wallet")),
         network=network,
         api_key=api_key,
         fee_tier=sdk.FeeTier[config["feeTier"].upper()],
@@ -109,17 +112,20 @@ def share_signals():
     handlers = {signal.SIGINT: [], signal.SIGTERM: []}
 
     def on_signal(signum, frame):
+        if not handlers[signum]:
+            # No worker runs yet (model import, chain check): stop now, as the default would.
+            sys.exit(0)
         main.terminating = True
         for handler in list(handlers[signum]):
             handler(signum, frame)
 
     class Signals:
-        SIGINT, SIGTERM = signal.SIGINT, signal.SIGTERM
-
         @staticmethod
         def signal(signum, handler):
             handlers.setdefault(signum, []).append(handler)
 
+    # Set after the class body: inside it, `signal` names the method above, not the module.
+    Signals.SIGINT, Signals.SIGTERM = signal.SIGINT, signal.SIGTERM
     module.signal = Signals
     for signum in handlers:
         signal.signal(signum, on_signal)
