@@ -414,3 +414,22 @@ mod price_list {
         );
     }
 }
+
+/// The SDK worker node (nodectl's sample) has a log group: its ingestion and storage are priced
+/// with the assumed volume and say so, and no resource is left unpriced.
+#[test]
+fn the_sdk_workers_log_group_is_priced_with_its_assumption() {
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
+    let out = Workspace::new(&sample).run(&["cost"]);
+    out.success();
+    assert_eq!(out.stderr, "", "no unpriced resource");
+    let stdout = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "CloudWatch Logs ingestion WorkerLogGroup [3] 0.10 GB 0.50 USD/GB 0.05",
+        "CloudWatch Logs storage WorkerLogGroup [3] 0.10 GB-month 0.03 USD/GB-month 0.00",
+        "[3] assumes 0.1 GB of log a month, stored for the group's retention",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{}", out.stdout);
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::table::{PriceTable, Rate, RegionPrices};
 use super::{
     cents, ebs, resources, Category, Estimate, Line, PriceOrigin, ALARM_NOTE, DASHBOARD_NOTE,
-    HOURS_PER_MONTH, INSTANCE_STORE_NOTE, METRICS_NOTE,
+    HOURS_PER_MONTH, INSTANCE_STORE_NOTE, LOG_GB_PER_MONTH, LOG_NOTE, METRICS_NOTE,
 };
 use crate::facts::Facts;
 use crate::plan::Plan;
@@ -123,6 +123,33 @@ pub fn estimate(
                 "alarm-metric-month",
                 rate,
                 Some(ALARM_NOTE),
+            );
+        }
+        for (id, retention) in &usage.log_groups {
+            let rate = builder
+                .prices
+                .map(|p| p.cloudwatch.log_ingestion_gb.clone());
+            builder.push(
+                Category::Monitoring,
+                format!("CloudWatch Logs ingestion {id}"),
+                LOG_GB_PER_MONTH,
+                "GB",
+                rate,
+                Some(LOG_NOTE),
+            );
+            // Kept for the retention (a month's log times the months kept); a group that never
+            // expires is priced at a year's log.
+            let months = retention.map(|days| days as f64 / 30.0).unwrap_or(12.0);
+            let rate = builder
+                .prices
+                .map(|p| p.cloudwatch.log_storage_gb_month.clone());
+            builder.push(
+                Category::Monitoring,
+                format!("CloudWatch Logs storage {id}"),
+                LOG_GB_PER_MONTH * months,
+                "GB-month",
+                rate,
+                Some(LOG_NOTE),
             );
         }
         for instance in &usage.instances {

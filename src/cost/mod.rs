@@ -108,6 +108,13 @@ pub const DASHBOARD_NOTE: &str =
 /// The footnote of metric lines.
 pub const METRICS_NOTE: &str = "an account's first 10 metrics (custom and detailed monitoring \
      together) are free (CloudWatch free tier); the lines are the list price";
+/// The log a node's log group is assumed to receive, in GB a month: an SDK worker logs a few
+/// lines per submission window at INFO (`templates/allora/sdk-worker.py`), far less than this.
+pub const LOG_GB_PER_MONTH: f64 = 0.1;
+/// The footnote of log group lines.
+pub const LOG_NOTE: &str = "assumes 0.1 GB of log a month, stored for the group's retention; an \
+     account's first 5 GB of ingestion a month are free (CloudWatch free tier); the lines are the \
+     list price";
 /// The footnote of an instance store data volume.
 pub const INSTANCE_STORE_NOTE: &str = "the instance store is included in the instance price";
 /// What the estimate leaves out.

@@ -69,6 +69,9 @@ pub(crate) struct StackUse {
     /// `AWS::CloudWatch::Alarm` resources: logical id and the metrics each reads (1 for a
     /// `MetricName` alarm; the `MetricStat` entries of a `Metrics` alarm).
     pub alarms: Vec<(String, usize)>,
+    /// `AWS::Logs::LogGroup` resources: logical id and retention in days (`None`: never
+    /// expires).
+    pub log_groups: Vec<(String, Option<i64>)>,
     /// Created resources that are neither priced here nor in [`FREE_TYPES`]: `(logical id,
     /// type)`. Their cost, if any, is not in the estimate.
     pub unpriced: Vec<(String, String)>,
@@ -166,6 +169,13 @@ pub(crate) fn read(stack: &StackSpec, region: &str) -> StackUse {
                 };
                 usage.alarms.push((id.to_string(), metrics));
             }
+            "AWS::Logs::LogGroup" if created => {
+                let retention = props
+                    .get("RetentionInDays")
+                    .and_then(|days| eval.string(Some(days)))
+                    .and_then(|days| days.parse().ok());
+                usage.log_groups.push((id.to_string(), retention));
+            }
             _ if created && !FREE_TYPES.contains(&kind) && !PRICED_TYPES.contains(&kind) => {
                 usage.unpriced.push((id.to_string(), kind.to_string()));
             }
@@ -200,6 +210,7 @@ const PRICED_TYPES: &[&str] = &[
     "AWS::EC2::EIP",
     "AWS::CloudWatch::Dashboard",
     "AWS::CloudWatch::Alarm",
+    "AWS::Logs::LogGroup",
     "AWS::SecretsManager::Secret",
 ];
 

@@ -103,14 +103,37 @@ fn parameters_conditions_and_defaults_are_evaluated() {
 fn resources_of_unknown_cost_are_listed() {
     let mut template = template();
     template["Resources"].as_object_mut().unwrap().insert(
-        "FlowLogs".into(),
-        serde_json::json!({"Type": "AWS::Logs::LogGroup", "Properties": {}}),
+        "Queue".into(),
+        serde_json::json!({"Type": "AWS::SQS::Queue", "Properties": {}}),
     );
     let usage = read(&stack(template, &[], Vec::new())).unwrap();
     assert_eq!(
         usage.unpriced,
-        [("FlowLogs".to_string(), "AWS::Logs::LogGroup".to_string())]
+        [("Queue".to_string(), "AWS::SQS::Queue".to_string())]
     );
+}
+
+#[test]
+fn log_groups_are_read_with_their_retention() {
+    let mut template = template();
+    let resources = template["Resources"].as_object_mut().unwrap();
+    resources.insert(
+        "Kept".into(),
+        serde_json::json!({"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 30}}),
+    );
+    resources.insert(
+        "Forever".into(),
+        serde_json::json!({"Type": "AWS::Logs::LogGroup", "Properties": {}}),
+    );
+    let usage = read(&stack(template, &[], Vec::new())).unwrap();
+    assert_eq!(
+        usage.log_groups,
+        [
+            ("Kept".to_string(), Some(30)),
+            ("Forever".to_string(), None)
+        ]
+    );
+    assert!(usage.unpriced.is_empty());
 }
 
 #[test]

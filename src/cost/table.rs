@@ -122,6 +122,10 @@ pub struct CloudWatchRates {
     /// One standard-resolution alarm metric, in USD per month (an alarm on one metric is one;
     /// a metric math alarm counts each metric it reads).
     pub alarm_metric_month: Rate,
+    /// CloudWatch Logs ingestion (Standard log class), in USD per GB.
+    pub log_ingestion_gb: Rate,
+    /// CloudWatch Logs storage, in USD per GB-month.
+    pub log_storage_gb_month: Rate,
     /// The metrics EC2 detailed monitoring sends per instance, each billed as a metric.
     pub detailed_monitoring_metrics: i64,
 }
@@ -184,6 +188,8 @@ impl RegionPrices {
             &self.cloudwatch.dashboard_month.source,
             &self.cloudwatch.metric_month.source,
             &self.cloudwatch.alarm_metric_month.source,
+            &self.cloudwatch.log_ingestion_gb.source,
+            &self.cloudwatch.log_storage_gb_month.source,
             &self.secrets_manager.secret_month.source,
         ]);
         ids
