@@ -574,3 +574,71 @@ fn the_node_stack_creates_its_alarms_and_the_email_subscription() {
         .starts_with("arn:aws:sns:us-east-1:"));
     workspace.run(&["destroy", "--yes"]).success();
 }
+
+/// An Allora SDK worker (issue 16; nodectl's sample, `WorkerRuntime` `sdk`): `health` checks
+/// `allora-sdk-worker.service` and judges the worker's status file, with no containers. The
+/// double's sandbox plays the instance's `/run`.
+#[test]
+#[ignore = "full suite: needs moto (scripts/test installs it)"]
+fn an_allora_sdk_worker_reports_its_status_file() {
+    let emulator = Emulator::moto();
+    let double = SsmDouble::start(Recorded::Allora, &emulator);
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
+    let sample = sample.replace(
+        "AWS_ACCOUNT_ID=\"123456789012\"",
+        &format!("AWS_ACCOUNT_ID=\"{}\"", emulator.account),
+    );
+    let mut workspace = Workspace::new(&sample)
+        .with_emulator(&emulator)
+        .with_ssm(&double);
+    workspace.set(
+        "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+        crate::support::TEST_MNEMONIC,
+    );
+    let workspace = deployed(workspace);
+    double.write(
+        "run/allora-sdk-worker/status.json",
+        r#"{"sdk": "1.3.0", "chainId": "allora-testnet-1", "topics": [69], "submissions": 3,
+            "failures": 0, "lastSubmission": "2026-11-30T12:00:00Z", "lastError": null}"#,
+    );
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let out = workspace.run(&["health"]);
+    out.success();
+    assert!(
+        words(&out.stdout).contains(
+            "service ok allora-sdk-worker.service active worker ok allora-testnet-1: 3 \
+             submissions, 0 failed, last at 2026-11-30T12:00:00Z"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        double
+            .file("state/calls")
+            .contains("systemctl is-active allora-sdk-worker.service"),
+        "{}",
+        double.file("state/calls")
+    );
+    // Failing submissions and none through: degraded, with the last error.
+    double.write(
+        "run/allora-sdk-worker/status.json",
+        r#"{"chainId": "allora-testnet-1", "submissions": 0, "failures": 4,
+            "lastError": "topic 69: account sequence mismatch"}"#,
+    );
+    let out = workspace.run(&["health"]);
+    out.expect_code(7);
+    assert!(
+        words(&out.stdout).contains(
+            "worker degraded allora-testnet-1: 0 submissions, 4 failed; last error: topic 69: \
+             account sequence mismatch"
+        ),
+        "{}",
+        out.stdout
+    );
+    // The service stopped (its RuntimeDirectory, and so the status file, gone): down.
+    double.write("state/service-state", "inactive");
+    double.remove("run/allora-sdk-worker/status.json");
+    let out = workspace.run(&["health"]);
+    out.expect_code(8);
+}

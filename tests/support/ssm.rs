@@ -116,9 +116,13 @@ impl SsmDouble {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
-    /// Writes a file of the sandbox (`state/service-state`, `state/down-17888`, ...).
+    /// Writes a file of the sandbox (`state/service-state`, `state/down-17888`, ...), with its
+    /// directories.
     pub fn write(&self, name: &str, text: &str) {
         let path: PathBuf = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create sandbox directory");
+        }
         std::fs::write(path, text).expect("write sandbox file");
     }
 
