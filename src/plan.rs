@@ -154,6 +154,9 @@ pub struct Plan {
     pub stacks: Vec<StackSpec>,
     /// Non-fatal findings (unknown keys, ignored keys), to print as warnings.
     pub warnings: Vec<String>,
+    /// What the plan's nodes will run, said by `deploy` before it changes anything: roles,
+    /// network, topics, and the funds or stake they need (Allora's "no surprise roles").
+    pub notes: Vec<String>,
     /// Secret values found in the configuration, to register with the printer's redactor.
     pub secrets: Vec<String>,
 }
@@ -324,6 +327,7 @@ mod tests {
             account: AccountSetting::Missing,
             stacks,
             warnings: Vec::new(),
+            notes: Vec::new(),
             secrets: Vec::new(),
         }
     }

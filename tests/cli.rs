@@ -157,6 +157,7 @@ fn ctrl_c_exits_130_and_says_cloudformation_goes_on() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         crate::support::UPSTREAM_WARNINGS.to_string()
+            + crate::support::UPSTREAM_NOTE
             + "error: interrupted\n\
          hint: CloudFormation goes on with any stack operation already started; run `nodectl status` to follow it\n"
     );

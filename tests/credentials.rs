@@ -171,12 +171,12 @@ fn an_sso_profile_without_a_sign_in_says_aws_sso_login() {
         let out = workspace.run(&args);
         out.expect_code(1);
         let warnings = if args[0] == "deploy" {
-            UPSTREAM_WARNINGS
+            format!("{UPSTREAM_WARNINGS}{}", crate::support::UPSTREAM_NOTE)
         } else {
-            ""
+            String::new()
         };
         assert_eq!(
-            out.stderr.strip_prefix(warnings).unwrap_or(&out.stderr),
+            out.stderr.strip_prefix(&warnings).unwrap_or(&out.stderr),
             "error: the AWS profile `dev` uses IAM Identity Center (SSO), and its sign-in is \
              missing or expired\nhint: aws sso login --profile dev\n",
             "{args:?}"

@@ -263,3 +263,42 @@ fn the_sdk_sample_passes_the_checks_with_no_port_open() {
         out.stderr
     );
 }
+
+/// Deploys `env_text` against a closed loopback port (the deploy fails at its first request)
+/// and returns stderr: what nodectl said before any request.
+fn said_before_deploying(env_text: &str) -> String {
+    let mut workspace = Workspace::new(env_text);
+    let endpoint = format!("http://127.0.0.1:{}", crate::support::free_port());
+    workspace.set("AWS_ENDPOINT_URL", &endpoint);
+    workspace.set("AWS_ACCESS_KEY_ID", "testing");
+    workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
+    workspace.set("NODECTL_MAX_ATTEMPTS", "1");
+    workspace.set("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC", TEST_MNEMONIC);
+    let out = workspace.run(&["deploy", "all", "--yes"]);
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    out.stderr
+}
+
+/// No surprise roles (issue 16): before it deploys, nodectl says what the node will run, on
+/// which network and topics, and what the wallet needs.
+#[test]
+fn deploy_says_which_roles_will_run_and_what_they_need() {
+    let stderr = said_before_deploying(&sdk_sample());
+    assert!(
+        stderr.contains(
+            "note: `allora-single-node` will run an Allora SDK worker (allora_sdk 1.3.0) on \
+             testnet (allora-testnet-1), topic 69; it registers itself on the topic; fund its \
+             wallet for gas at https://faucet.testnet.allora.network/ (or set ALLORA_API_KEY)\n"
+        ),
+        "{stderr}"
+    );
+    let stderr = said_before_deploying(&filled(&crate::support::upstream_sample(), ACCOUNT));
+    assert!(
+        stderr.contains(
+            "note: `allora-single-node` will run allora-offchain-node v0.12.0 on \
+             allora-testnet-1: a worker on topic 1 (a dry run: it submits nothing), and a \
+             reputer on topic 1 that stakes 100000 from the wallet; fund the wallet for gas\n"
+        ),
+        "{stderr}"
+    );
+}

@@ -67,6 +67,11 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
         template::check_size(&stack.name, stack.template.body())?;
     }
     super::check::before_deploy(&plan, &selected, args.skip_checks, printer)?;
+    if selected.iter().any(|stack| stack.node_secret().is_some()) {
+        for note in &plan.notes {
+            printer.info(&format!("note: {note}"));
+        }
+    }
     let session = ops::connect(aws_options(global), &plan).await?;
     let mut engine = session.engine(printer, args.timeout);
     engine.role_arn = args.role_arn.clone();

@@ -80,6 +80,10 @@ pub const RUNTIME_WARNING: &str = runtime_warning!();
 /// worker token, its reputer and its dry-run setting), in order.
 pub const UPSTREAM_WARNINGS: &str = concat!(runtime_warning!(), sample_warnings!());
 
+/// What `deploy` says of the upstream PR #158 sample's node before its first request (after
+/// [`UPSTREAM_WARNINGS`]).
+pub const UPSTREAM_NOTE: &str = "note: `allora-single-node` will run allora-offchain-node v0.12.0 on allora-testnet-1: a worker on topic 1 (a dry run: it submits nothing), and a reputer on topic 1 that stakes 100000 from the wallet; fund the wallet for gas\n";
+
 /// [`UPSTREAM_WARNINGS`] with `ALLORA_WORKER_RUNTIME=offchain-node` set: all but the runtime's.
 pub const OFFCHAIN_WARNINGS: &str = sample_warnings!();
 

@@ -76,6 +76,8 @@ pub(super) struct NodeConfig {
     pub host_alias: String,
     /// `ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC`.
     pub mnemonic: Mnemonic,
+    /// What the node will run, in words: roles, network, topics, funds and stake.
+    pub roles: String,
 }
 
 impl AlloraConfig {
@@ -488,6 +490,11 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
     };
     let (host_alias, health_url) = endpoint_parts?;
     let runtime = runtime?;
+    let chain_id = r.text("ALLORA_WALLET_CHAIN_ID").unwrap_or_default();
+    let roles = match &sdk_worker {
+        Some(sdk) => sdk::roles(sdk, api_key.is_some()),
+        None => offchain_roles(&tag, &chain_id, &worker, reputer.as_ref(), submit_tx?),
+    };
     if runtime == Runtime::Sdk && sdk_worker.is_none() {
         return None;
     }
@@ -510,5 +517,32 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         health_url,
         host_alias,
         mnemonic,
+        roles,
     })
+}
+
+/// What an offchain node runs, in words (see [`NodeConfig::roles`]).
+fn offchain_roles(
+    tag: &str,
+    chain_id: &str,
+    worker: &offchain::WorkerInputs,
+    reputer: Option<&offchain::ReputerInputs>,
+    submit_tx: bool,
+) -> String {
+    let mut text = format!(
+        "allora-offchain-node {tag} on {chain_id}: a worker on {}",
+        sdk::topics(&worker.topics)
+    );
+    if !submit_tx {
+        text.push_str(" (a dry run: it submits nothing)");
+    }
+    if let Some(reputer) = reputer {
+        text.push_str(&format!(
+            ", and a reputer on {} that stakes {} from the wallet",
+            sdk::topics(&reputer.topics),
+            reputer.min_stake
+        ));
+    }
+    text.push_str("; fund the wallet for gas");
+    text
 }

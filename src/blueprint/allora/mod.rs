@@ -223,6 +223,11 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
             }),
         },
     )?;
+    let notes = vec![format!(
+        "`{}` will run {}",
+        config.single_node_stack(),
+        node.roles
+    )];
     Ok(Plan {
         blueprint: blueprint.name(),
         facts: blueprint.facts(),
@@ -230,6 +235,7 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         account: config.account,
         stacks,
         warnings,
+        notes,
         secrets: super::secrets(settings),
     })
 }

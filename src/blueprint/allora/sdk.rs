@@ -401,6 +401,43 @@ impl SdkWorker {
     }
 }
 
+/// `topic 69` or `topics 1, 7`.
+pub(super) fn topics(topics: &[u64]) -> String {
+    let list = topics
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if topics.len() == 1 {
+        format!("topic {list}")
+    } else {
+        format!("topics {list}")
+    }
+}
+
+/// What an SDK worker node runs, in words: the release, network, topics and how its wallet gets
+/// gas (the testnet faucet with the API key, the human faucet, or ALLO on mainnet).
+pub(super) fn roles(worker: &SdkWorker, api_key: bool) -> String {
+    let funds = match (worker.network, api_key) {
+        (Network::Testnet, true) => {
+            "the worker asks the testnet faucet for gas with ALLORA_API_KEY"
+        }
+        (Network::Testnet, false) => {
+            "fund its wallet for gas at https://faucet.testnet.allora.network/ (or set \
+             ALLORA_API_KEY)"
+        }
+        (Network::Mainnet, _) => "fund its wallet with ALLO for gas",
+    };
+    format!(
+        "an Allora SDK worker (allora_sdk {}) on {} ({}), {}; it registers itself on the topic; \
+         {funds}",
+        worker.sdk,
+        worker.network.as_str(),
+        worker.chain_id,
+        topics(&worker.topics)
+    )
+}
+
 /// Checks an `ALLORA_SDK_MODEL` value: `module:function`, Python identifiers (the module may be
 /// dotted).
 pub(super) fn model_entrypoint(value: &str) -> Result<String, Problem> {

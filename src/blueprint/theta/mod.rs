@@ -458,6 +458,7 @@ fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
         },
     )?;
     Ok(Plan {
+        notes: Vec::new(),
         blueprint: blueprint.name(),
         facts: blueprint.facts(),
         region: config.region,
