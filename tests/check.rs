@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::{
     filled, repo, theta_sample, upstream_sample, Emulator, Output, Tripwire, Workspace,
-    UPSTREAM_WARNINGS,
+    UPSTREAM_NOTE, UPSTREAM_WARNINGS,
 };
 
 /// The fixture `tests/data/check/<name>`.
@@ -592,7 +592,7 @@ fn deploy_with_skip_checks_says_so_loudly_and_goes_on() {
         out.stderr,
         format!(
             "{UPSTREAM_WARNINGS}warning: checks SKIPPED (--skip-checks): deploying without the \
-             security, cost and reliability checks of `nodectl check`\n\
+             security, cost and reliability checks of `nodectl check`\n{UPSTREAM_NOTE}\
              error: the AWS credentials are for account 123456789012, but .env:6 sets \
              AWS_ACCOUNT_ID=111111111111\n\
              hint: use credentials for the configured account (--profile, AWS_PROFILE), or correct \

@@ -270,6 +270,7 @@ fn another_account_is_refused_before_any_change() {
     assert_eq!(
         out.stderr,
         crate::support::UPSTREAM_WARNINGS.to_string()
+            + crate::support::UPSTREAM_NOTE
             + "error: the AWS credentials are for account 123456789012, but .env:6 sets AWS_ACCOUNT_ID=111111111111\n\
          hint: use credentials for the configured account (--profile, AWS_PROFILE), or correct AWS_ACCOUNT_ID; nothing was changed\n"
     );
@@ -294,6 +295,7 @@ fn single_node_needs_the_common_stack() {
     assert_eq!(
         out.stderr,
         crate::support::UPSTREAM_WARNINGS.to_string()
+            + crate::support::UPSTREAM_NOTE
             + "error: stack `allora-single-node` needs stack `allora-edge-common`, which does not exist in `us-east-1`\n\
          hint: deploy it first: `nodectl deploy common`, or both with `nodectl deploy all`\n"
     );
