@@ -87,6 +87,14 @@ pub trait SecretContent: Debug + Send + Sync {
     /// shown).
     fn describe(&self, secret_id: &str, node: &str, stored: &Stored) -> String;
 
+    /// Public facts about `node`'s entry to tell the user after it is stored (`entry`), or
+    /// when it is unchanged (`None`: from the configuration alone): an Allora wallet's address.
+    /// None by default.
+    fn public_lines(&self, node: &str, entry: Option<&Value>) -> Vec<String> {
+        let _ = (node, entry);
+        Vec::new()
+    }
+
     /// The secret values of `entry` to register with the redactor (all string values by
     /// default).
     fn values<'a>(&self, entry: &'a Value) -> Vec<&'a str> {
@@ -222,13 +230,14 @@ pub async fn pending(
 /// scheduled and then updates it, or updates it when its entry changed (CreateSecret,
 /// RestoreSecret, GetSecretValue, PutSecretValue; AWS Secrets Manager API Reference). Every
 /// secret value of the entry is registered with `observer` before anything is printed. Returns
-/// what it did, and whether the secret was restored.
+/// what it did, whether the secret was restored, and the entry's public lines
+/// ([`SecretContent::public_lines`]).
 pub async fn write(
     client: &SecretsManager,
     region: &str,
     secret: &NodeSecret,
     observer: &dyn Observer,
-) -> Result<(Stored, bool)> {
+) -> Result<(Stored, bool, Vec<String>)> {
     let id = &secret.secret_id;
     let failed = |what: &str, err| {
         aws(
@@ -278,7 +287,8 @@ pub async fn write(
             .await
             .map_err(|e| failed("store", e))?,
     }
-    Ok((stored, restored))
+    let public = secret.content.public_lines(&secret.node, Some(&entry));
+    Ok((stored, restored, public))
 }
 
 /// The recovery window of a deleted node secret, in days (DeleteSecret

@@ -244,7 +244,7 @@ fn the_upstream_placeholders_are_refused_together_before_any_request() {
              hint: set it to the 12-digit id of the account to deploy into: `aws sts get-caller-identity --query Account`\n\
              \n\
              error: .env:5: ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC: `xxxxxxxxxxx` is the upstream sample's placeholder, not a mnemonic\n\
-             hint: set ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC in the .env file, in the environment, or pipe it in with --secret-stdin ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (never as an argument)\n"
+             hint: set ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC in the .env file, in the environment, or pipe it in with --secret-stdin ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (never as an argument); or leave it unset, and nodectl generates the node a wallet\n"
         ),
     );
 }

@@ -204,7 +204,7 @@ impl SecretWriter {
         observer: &dyn Observer,
     ) -> Result<()> {
         for (secret, _) in pending.iter().filter(|(_, what)| what.writes()) {
-            let (stored, restored) =
+            let (stored, restored, public) =
                 secrets::write(&self.client, &self.region, secret, observer).await?;
             if restored {
                 observer.note(&format!(
@@ -216,6 +216,9 @@ impl SecretWriter {
             if stored == Stored::Replaced {
                 observer.warn(&line);
             } else {
+                observer.note(&line);
+            }
+            for line in public {
                 observer.note(&line);
             }
         }
@@ -270,6 +273,9 @@ pub async fn deploy_stack_with(
     };
     for (secret, _) in pending.iter().filter(|(_, what)| !what.writes()) {
         engine.observer.note(&secret.describe(&Stored::Unchanged));
+        for line in secret.content.public_lines(&secret.node, None) {
+            engine.observer.note(&line);
+        }
     }
     let writes = pending.iter().any(|(_, what)| what.writes());
     if options.method == Method::Direct {

@@ -16,6 +16,7 @@ mod probes;
 mod sdk;
 mod secrets;
 mod values;
+mod wallet;
 
 use std::sync::{Arc, LazyLock};
 

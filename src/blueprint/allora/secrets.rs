@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::wallet;
 use crate::error::{ConfigIssue, Error, Result, Source};
 use crate::secrets::{SecretContent, SecretValue, Stored};
 use crate::settings::Settings;
@@ -114,18 +115,17 @@ struct Entry<'a> {
 }
 
 impl Wallet {
-    /// The mnemonic, or the configuration error that stops a node deploy (offline).
-    fn mnemonic(&self) -> Result<&SecretValue> {
+    /// The configured mnemonic (`None`: not set, nodectl keeps the stored one or generates
+    /// one), or the configuration error that stops a node deploy (offline).
+    fn mnemonic(&self) -> Result<Option<&SecretValue>> {
         let hint = format!(
             "set {MNEMONIC_KEY} in the .env file, in the environment, or pipe it in with \
-             --secret-stdin {MNEMONIC_KEY} (never as an argument)"
+             --secret-stdin {MNEMONIC_KEY} (never as an argument); or leave it unset, and \
+             nodectl generates the node a wallet"
         );
         match &self.mnemonic {
-            Mnemonic::Value(value) => Ok(value),
-            Mnemonic::Missing => Err(Error::Config(vec![ConfigIssue::general(format!(
-                "{MNEMONIC_KEY} is not set: the worker needs its wallet"
-            ))
-            .hint(hint)])),
+            Mnemonic::Value(value) => Ok(Some(value)),
+            Mnemonic::Missing => Ok(None),
             Mnemonic::Placeholder(source) => Err(Error::Config(vec![ConfigIssue::key(
                 MNEMONIC_KEY,
                 source,
@@ -148,13 +148,25 @@ impl SecretContent for Wallet {
     }
 
     fn entry(&self, current: Option<&Value>) -> Result<(Value, Stored)> {
+        // Unset: the stored wallet stays the node's; with none stored, a new one.
+        let stored_mnemonic = current
+            .and_then(|entry| entry["mnemonic"].as_str())
+            .filter(|words| !words.trim().is_empty())
+            .map(SecretValue::new);
+        let (mnemonic, generated) = match (self.mnemonic()?, stored_mnemonic) {
+            (Some(configured), _) => (configured.clone(), false),
+            (None, Some(kept)) => (kept, false),
+            (None, None) => (wallet::generate_mnemonic(), true),
+        };
         let entry = serde_json::to_value(Entry {
-            mnemonic: self.mnemonic()?,
+            mnemonic: &mnemonic,
             model_env: &self.model_env,
             api_key: self.api_key.as_ref(),
         })
         .expect("serializes");
-        let stored = if current == Some(&entry) {
+        let stored = if generated {
+            Stored::Generated
+        } else if current == Some(&entry) {
             Stored::Unchanged
         } else {
             Stored::Written
@@ -162,12 +174,38 @@ impl SecretContent for Wallet {
         Ok((entry, stored))
     }
 
+    fn public_lines(&self, node: &str, entry: Option<&Value>) -> Vec<String> {
+        let mnemonic = match (entry, &self.mnemonic) {
+            (Some(entry), _) => entry["mnemonic"].as_str().map(str::to_string),
+            (None, Mnemonic::Value(value)) => Some(value.expose().to_string()),
+            _ => None,
+        };
+        let Some(mnemonic) = mnemonic else {
+            return Vec::new();
+        };
+        vec![match wallet::address(&mnemonic) {
+            Ok(address) => format!(
+                "wallet of `{node}`: {address} (fund it for gas; the worker registers it on its \
+                 topics)"
+            ),
+            Err(reason) => format!(
+                "the wallet mnemonic of `{node}` is not a BIP-39 mnemonic ({reason}): the node \
+                 software will refuse it"
+            ),
+        }]
+    }
+
     fn contents(&self) -> &'static str {
         "the wallet mnemonic and API keys"
     }
 
     fn describe(&self, secret_id: &str, node: &str, stored: &Stored) -> String {
-        let mut parts = vec!["the wallet mnemonic".to_string()];
+        let generated = *stored == Stored::Generated;
+        let mut parts = vec![if generated {
+            "its mnemonic".to_string()
+        } else {
+            "the wallet mnemonic".to_string()
+        }];
         if self.api_key.is_some() {
             parts.push("the Allora API key".into());
         }
@@ -184,10 +222,10 @@ impl SecretContent for Wallet {
         };
         format!(
             "{} {what} of `{node}` in the Secrets Manager secret `{secret_id}` (values not shown)",
-            if *stored == Stored::Unchanged {
-                "unchanged:"
-            } else {
-                "stored"
+            match stored {
+                Stored::Unchanged => "unchanged:",
+                Stored::Generated => "generated a new wallet and stored",
+                _ => "stored",
             },
         )
     }
@@ -224,6 +262,42 @@ mod tests {
             check_mnemonic(&upper, Source::ProcessEnv),
             Mnemonic::Invalid(..)
         ));
+    }
+
+    #[test]
+    fn an_unset_mnemonic_keeps_the_stored_wallet_or_generates_one() {
+        let unset = Wallet {
+            mnemonic: Mnemonic::Missing,
+            model_env: BTreeMap::new(),
+            api_key: None,
+        };
+        unset.check().unwrap();
+        let (entry, stored) = unset.entry(None).unwrap();
+        assert_eq!(stored, Stored::Generated);
+        let words = entry["mnemonic"].as_str().unwrap();
+        assert_eq!(words.split(' ').count(), 24);
+        let lines = unset.public_lines("allora-single-node", Some(&entry));
+        assert!(
+            lines[0].starts_with("wallet of `allora-single-node`: allo1"),
+            "{lines:?}"
+        );
+        assert!(!lines[0].contains(words));
+        // Deployed again without a mnemonic: the stored one stays, nothing is written.
+        let (again, stored) = unset.entry(Some(&entry)).unwrap();
+        assert_eq!(stored, Stored::Unchanged);
+        assert_eq!(again, entry);
+        assert_eq!(
+            unset.describe("s", "n", &Stored::Generated),
+            "generated a new wallet and stored its mnemonic of `n` in the Secrets Manager secret \
+             `s` (values not shown)"
+        );
+        // A configured mnemonic replaces it, and its address is known offline.
+        let set = Wallet {
+            mnemonic: check_mnemonic(WORDS, Source::ProcessEnv),
+            ..unset
+        };
+        assert_eq!(set.entry(Some(&entry)).unwrap().1, Stored::Written);
+        assert_eq!(set.public_lines("n", None).len(), 1);
     }
 
     #[test]
