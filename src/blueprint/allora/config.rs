@@ -493,7 +493,7 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
     let chain_id = r.text("ALLORA_WALLET_CHAIN_ID").unwrap_or_default();
     let roles = match &sdk_worker {
         Some(sdk) => sdk::roles(sdk, api_key.is_some()),
-        None => offchain_roles(&tag, &chain_id, &worker, reputer.as_ref(), submit_tx?),
+        None => offchain::roles(&tag, &chain_id, &worker, reputer.as_ref(), submit_tx?),
     };
     if runtime == Runtime::Sdk && sdk_worker.is_none() {
         return None;
@@ -519,30 +519,4 @@ fn read_node(r: &mut Reader) -> Option<NodeConfig> {
         mnemonic,
         roles,
     })
-}
-
-/// What an offchain node runs, in words (see [`NodeConfig::roles`]).
-fn offchain_roles(
-    tag: &str,
-    chain_id: &str,
-    worker: &offchain::WorkerInputs,
-    reputer: Option<&offchain::ReputerInputs>,
-    submit_tx: bool,
-) -> String {
-    let mut text = format!(
-        "allora-offchain-node {tag} on {chain_id}: a worker on {}",
-        sdk::topics(&worker.topics)
-    );
-    if !submit_tx {
-        text.push_str(" (a dry run: it submits nothing)");
-    }
-    if let Some(reputer) = reputer {
-        text.push_str(&format!(
-            ", and a reputer on {} that stakes {} from the wallet",
-            sdk::topics(&reputer.topics),
-            reputer.min_stake
-        ));
-    }
-    text.push_str("; fund the wallet for gas");
-    text
 }

@@ -398,3 +398,30 @@ pub(super) fn check(schema: Schema, wallet: &WalletInputs) -> Vec<(&'static str,
 
 #[cfg(test)]
 mod tests;
+
+/// What an offchain node runs, in words: tag, chain, the worker's topics, a dry run, the
+/// reputer's topics and stake, and that the wallet pays gas.
+pub(super) fn roles(
+    tag: &str,
+    chain_id: &str,
+    worker: &WorkerInputs,
+    reputer: Option<&ReputerInputs>,
+    submit_tx: bool,
+) -> String {
+    let mut text = format!(
+        "allora-offchain-node {tag} on {chain_id}: a worker on {}",
+        super::sdk::topics(&worker.topics)
+    );
+    if !submit_tx {
+        text.push_str(" (a dry run: it submits nothing)");
+    }
+    if let Some(reputer) = reputer {
+        text.push_str(&format!(
+            ", and a reputer on {} that stakes {} from the wallet",
+            super::sdk::topics(&reputer.topics),
+            reputer.min_stake
+        ));
+    }
+    text.push_str("; fund the wallet for gas");
+    text
+}
