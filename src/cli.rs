@@ -209,13 +209,50 @@ pub(crate) enum Command {
 
 /// The values the `STACK` arguments take: the stack ids of every blueprint, and `all`. Which
 /// of them the `.env` file's blueprint has is checked once its plan is read.
-fn stack_ids() -> clap::builder::PossibleValuesParser {
+fn stack_ids() -> StackIdParser {
     let mut values: Vec<clap::builder::PossibleValue> = crate::blueprint::stack_ids()
         .into_iter()
         .map(clap::builder::PossibleValue::new)
         .collect();
     values.push(clap::builder::PossibleValue::new(ALL).help("every stack, dependencies first"));
-    clap::builder::PossibleValuesParser::new(values)
+    StackIdParser(values)
+}
+
+/// The blueprints' stack ids (the possible values, for help and completions), and a fleet's
+/// node stack ids, `<id>-<node name>` (`single-node-beta`).
+#[derive(Clone)]
+struct StackIdParser(Vec<clap::builder::PossibleValue>);
+
+impl clap::builder::TypedValueParser for StackIdParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let known = clap::builder::PossibleValuesParser::new(self.0.clone());
+        known.parse_ref(cmd, arg, value).or_else(|err| {
+            let text = value.to_str().unwrap_or_default();
+            let fleet_node = crate::blueprint::stack_ids().into_iter().any(|id| {
+                text.strip_prefix(id)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|name| crate::blueprint::validate::name_part(name).is_ok())
+            });
+            if fleet_node {
+                Ok(text.to_string())
+            } else {
+                Err(err)
+            }
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().cloned()))
+    }
 }
 
 /// The values `init` takes: the blueprints' names.
@@ -325,8 +362,9 @@ fn parse_role_arn(value: &str) -> Result<String, String> {
 /// Which node (day-2 commands).
 #[derive(Debug, Args)]
 pub(crate) struct NodeArg {
-    /// The node stack, by id (default: the plan's only node stack, `single-node`).
-    #[arg(long, value_name = "STACK")]
+    /// The node stack, by id, or in a fleet (`NODECTL_NODES`) by node name (default: the
+    /// plan's only node stack, `single-node`).
+    #[arg(long, value_name = "NODE")]
     pub node: Option<String>,
 }
 
@@ -471,6 +509,11 @@ pub(crate) struct DestroyArgs {
     /// The CloudFormation service role the deletions run as (`RoleARN`).
     #[arg(long, value_name = "ARN", value_parser = parse_role_arn)]
     pub role_arn: Option<String>,
+
+    /// Only this node stack: by id, or in a fleet (`NODECTL_NODES`) by node name; the shared
+    /// stacks stay.
+    #[arg(long, value_name = "NODE", conflicts_with = "stacks")]
+    pub node: Option<String>,
 
     /// Snapshot each node's data volume (EBS CreateSnapshot) and wait until the snapshot is
     /// complete before deleting its stack; the snapshot ids are printed with how to restore.

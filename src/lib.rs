@@ -19,6 +19,7 @@ mod commands;
 pub mod cost;
 pub mod error;
 pub mod facts;
+pub mod fleet;
 pub mod node;
 pub mod observer;
 pub mod ops;

@@ -206,8 +206,17 @@ impl Plan {
         if requested.is_empty() || requested.iter().any(|id| id == ALL) {
             return Ok(self.stacks.iter().collect());
         }
+        // In a fleet, a node stack's id is `<id>-<node>`: `<id>` selects every node.
+        let matches = |stack: &StackSpec, id: &str| {
+            stack.id == id
+                || (stack.node_secret().is_some()
+                    && stack
+                        .id
+                        .strip_prefix(id)
+                        .is_some_and(|rest| rest.starts_with('-')))
+        };
         for id in requested {
-            if self.stack(id).is_none() {
+            if !self.stacks.iter().any(|stack| matches(stack, id)) {
                 let closest = self
                     .ids()
                     .into_iter()
@@ -226,8 +235,23 @@ impl Plan {
         Ok(self
             .stacks
             .iter()
-            .filter(|stack| requested.contains(&stack.id))
+            .filter(|stack| requested.iter().any(|id| matches(stack, id)))
             .collect())
+    }
+
+    /// The node stack `name`: by id (`single-node`), or, in a fleet, by node name (`beta` for
+    /// `single-node-beta`).
+    pub fn node(&self, name: &str) -> Option<&StackSpec> {
+        self.stacks
+            .iter()
+            .filter(|stack| stack.node_secret().is_some())
+            .find(|stack| {
+                stack.id == name
+                    || stack
+                        .id
+                        .strip_suffix(name)
+                        .is_some_and(|prefix| prefix.ends_with('-'))
+            })
     }
 
     /// The stacks that `stack` depends on, in deploy order.

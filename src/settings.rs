@@ -40,6 +40,8 @@ pub struct Settings {
     process_env: HashMap<String, String>,
     flags: HashMap<String, (&'static str, String)>,
     fallbacks: Vec<(String, Setting)>,
+    /// A fleet node's own file (`nodes/<name>.env`), layered over `entries`.
+    overlay: Option<(PathBuf, Vec<FileEntry>)>,
 }
 
 impl Settings {
@@ -81,7 +83,62 @@ impl Settings {
             process_env,
             flags,
             fallbacks: Vec::new(),
+            overlay: None,
         })
+    }
+
+    /// The settings of the fleet node `name` (`NODECTL_NODES`): these, with `overlay` (the
+    /// node's own `.env` file, when it exists) layered over the `.env` file, and
+    /// `NODECTL_NODE_NAME` set to `name` (source: `NODECTL_NODES`). The process environment and
+    /// flags still win over both files. Errors: the overlay cannot be read or parsed.
+    pub fn for_node(&self, name: &str, overlay: &Path) -> Result<Settings> {
+        let mut node = self.clone();
+        node.overlay = match std::fs::read_to_string(overlay) {
+            Ok(text) => Some((overlay.to_path_buf(), parse(overlay, &text)?)),
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(Error::Io {
+                    action: "read",
+                    path: overlay.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        node.flags.insert(
+            "NODECTL_NODE_NAME".into(),
+            ("NODECTL_NODES", name.to_string()),
+        );
+        Ok(node)
+    }
+
+    /// These settings with `key` given by `flag` as `value` (`None`: not given by a flag).
+    pub fn with_flag(mut self, key: &str, flag: &'static str, value: Option<String>) -> Self {
+        match value {
+            Some(value) => {
+                self.flags.insert(key.to_string(), (flag, value));
+            }
+            None => {
+                self.flags.remove(key);
+            }
+        }
+        self
+    }
+
+    /// The files the settings read, each with its entries: the `.env` file, then a fleet
+    /// node's own file.
+    pub fn files(&self) -> Vec<(&Path, &[FileEntry])> {
+        let mut files = vec![(self.env_file.as_path(), self.entries.as_slice())];
+        if let Some((path, entries)) = &self.overlay {
+            files.push((path.as_path(), entries.as_slice()));
+        }
+        files
+    }
+
+    /// Whether `key` comes from a fleet node's own file.
+    pub fn from_overlay(&self, key: &str) -> bool {
+        self.overlay
+            .as_ref()
+            .is_some_and(|(_, entries)| entries.iter().any(|entry| entry.key == key))
     }
 
     /// Adds a fallback for `key`, used when the key is unset or empty in the flags, the
@@ -128,6 +185,17 @@ impl Settings {
                 value: value.clone(),
                 source: Source::ProcessEnv,
             });
+        }
+        if let Some((path, entries)) = &self.overlay {
+            if let Some(entry) = entries.iter().rev().find(|entry| entry.key == key) {
+                return Some(Setting {
+                    value: entry.value.clone(),
+                    source: Source::EnvFile {
+                        path: path.clone(),
+                        line: entry.line,
+                    },
+                });
+            }
         }
         self.file_entry(key).map(|entry| Setting {
             value: entry.value.clone(),

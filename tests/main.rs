@@ -25,6 +25,7 @@ mod day2;
 mod diff;
 mod engine;
 mod faults;
+mod fleet;
 mod identity;
 mod init;
 mod lifecycle;

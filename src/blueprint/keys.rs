@@ -117,11 +117,15 @@ pub const ACCOUNT_REGION: &[KeySpec] = &[
 ];
 
 /// Node naming: several nodes of a blueprint in one account and region.
-pub const NODE_NAMING: &[KeySpec] =
-    &[
-        key("NODECTL_NODE_NAME", None, "suffix of the node stack name")
-            .max(32, "part of the node stack's name"),
-    ];
+pub const NODE_NAMING: &[KeySpec] = &[
+    key("NODECTL_NODE_NAME", None, "suffix of the node stack name")
+        .max(32, "part of the node stack's name"),
+    key(
+        "NODECTL_NODES",
+        None,
+        "a fleet: node names, comma-separated (nodes/<name>.env overrides)",
+    ),
+];
 
 /// Stack tags the user adds to every stack ([`super::tags`]).
 pub const STACK_TAGS: &[KeySpec] = &[key(

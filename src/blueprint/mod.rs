@@ -70,6 +70,12 @@ pub trait Blueprint: Sync {
         None
     }
 
+    /// The keys that hold a node's own identity (a wallet mnemonic, a node password): in a
+    /// fleet ([`crate::fleet`]) each node needs its own, so they may not be set for all nodes.
+    fn per_node_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The secret values of `settings` under this blueprint's keys, for redaction (every
     /// secret key's value by default).
     fn secrets(&self, settings: &Settings) -> Vec<String> {

@@ -245,45 +245,50 @@ impl<'a> Reader<'a> {
     /// key. [`IGNORED`] keys are known to nodectl but not read from the file (with the reason).
     pub fn warn_unknown_keys(&mut self) {
         let ignored = IGNORED;
-        let path = self.settings.env_file().display().to_string();
         let mut warnings = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for entry in self.settings.entries() {
-            if !seen.insert(entry.key.clone()) {
-                warnings.push(format!(
-                    "{path}:{}: {} is set more than once; the last one (line {}) wins",
-                    entry.line,
-                    entry.key,
-                    self.settings
-                        .file_entry(&entry.key)
+        for (path, entries) in self.settings.files() {
+            let path = path.display().to_string();
+            let mut seen = std::collections::HashSet::new();
+            for entry in entries {
+                if !seen.insert(entry.key.clone()) {
+                    let last = entries
+                        .iter()
+                        .rev()
+                        .find(|e| e.key == entry.key)
                         .map(|e| e.line)
-                        .unwrap_or(entry.line)
-                ));
-                continue;
-            }
-            if self.specs.iter().any(|spec| spec.name == entry.key) {
-                continue;
-            }
-            if let Some((_, reason)) = ignored.iter().find(|(key, _)| *key == entry.key) {
+                        .unwrap_or(entry.line);
+                    warnings.push(format!(
+                        "{path}:{}: {} is set more than once; the last one (line {last}) wins",
+                        entry.line, entry.key
+                    ));
+                    continue;
+                }
+                if self.specs.iter().any(|spec| spec.name == entry.key) {
+                    continue;
+                }
+                if let Some((_, reason)) = ignored.iter().find(|(key, _)| *key == entry.key) {
+                    warnings.push(format!(
+                        "{path}:{}: {} is ignored: {reason}",
+                        entry.line, entry.key
+                    ));
+                    continue;
+                }
+                let closest = self
+                    .specs
+                    .iter()
+                    .map(|spec| (strsim::levenshtein(spec.name, &entry.key), spec.name))
+                    .min();
+                let suggestion = match closest {
+                    Some((distance, name)) if distance <= 3 => {
+                        format!(" (did you mean {name}?)")
+                    }
+                    _ => String::new(),
+                };
                 warnings.push(format!(
-                    "{path}:{}: {} is ignored: {reason}",
+                    "{path}:{}: unknown key {}{suggestion}; it is ignored",
                     entry.line, entry.key
                 ));
-                continue;
             }
-            let closest = self
-                .specs
-                .iter()
-                .map(|spec| (strsim::levenshtein(spec.name, &entry.key), spec.name))
-                .min();
-            let suggestion = match closest {
-                Some((distance, name)) if distance <= 3 => format!(" (did you mean {name}?)"),
-                _ => String::new(),
-            };
-            warnings.push(format!(
-                "{path}:{}: unknown key {}{suggestion}; it is ignored",
-                entry.line, entry.key
-            ));
         }
         self.warnings.extend(warnings);
     }

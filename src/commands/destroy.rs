@@ -2,14 +2,18 @@
 
 use super::{aws_options, load_plan_quietly as load_plan};
 use crate::cli::{DestroyArgs, GlobalArgs};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops;
+use crate::plan::Plan;
 use crate::printer::Printer;
 
 /// Deletes the selected stacks, dependents first; see `nodectl destroy --help`.
 pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyArgs) -> Result<()> {
     let plan = load_plan(global, printer)?;
-    let selected = plan.select(&args.stacks)?;
+    let selected = match &args.node {
+        Some(name) => vec![plan.node(name).ok_or_else(|| unknown_node(&plan, name))?],
+        None => plan.select(&args.stacks)?,
+    };
     let session = ops::connect(aws_options(global), &plan).await?;
     let mut engine = session.engine(printer, args.timeout);
     engine.role_arn = args.role_arn.clone();
@@ -25,4 +29,18 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyAr
     .await?;
     printer.report(&report);
     Ok(())
+}
+
+/// The error for `--node NAME` that names no node stack of `plan`, with the ones there are.
+pub(super) fn unknown_node(plan: &Plan, name: &str) -> Error {
+    let nodes: Vec<&str> = plan
+        .stacks
+        .iter()
+        .filter(|stack| stack.node_secret().is_some())
+        .map(|stack| stack.id.as_str())
+        .collect();
+    Error::usage(
+        format!("`{name}` is not a node of this {} plan", plan.blueprint),
+        format!("its node stacks: {}", nodes.join(", ")),
+    )
 }

@@ -117,7 +117,17 @@ pub(crate) fn load_plan_with(
     }
     // NODECTL_TAGS is every blueprint's; its problems join the blueprint's.
     let tags = blueprint::tags::from_settings(&settings);
-    let plan = match (blueprint::detect(&settings)?.plan(&settings), tags) {
+    let blueprint = blueprint::detect(&settings)?;
+    let planned = match crate::fleet::names(&settings)? {
+        Some(names) => crate::fleet::plan(blueprint, &settings, &names),
+        None => blueprint.plan(&settings),
+    };
+    if let Ok(plan) = &planned {
+        for secret in &plan.secrets {
+            printer.register_secret(secret);
+        }
+    }
+    let plan = match (planned, tags) {
         (Ok(mut plan), Ok(tags)) => {
             plan.add_tags(&tags)?;
             plan

@@ -14,99 +14,10 @@ use std::time::Duration;
 use crate::aws::AwsError;
 
 mod exit;
+mod issue;
 
 pub use exit::{ExitCode, EXIT_CODES, EXIT_CODES_HELP};
-
-/// Where a configuration value came from: the `.env` file and line, the process environment,
-/// a command-line flag, or the blueprint's default.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// A command-line flag, e.g. `--region`.
-    Flag(&'static str),
-    /// The process environment.
-    ProcessEnv,
-    /// A line of the `.env` file (1-based).
-    EnvFile {
-        /// Path of the `.env` file as given on the command line.
-        path: PathBuf,
-        /// 1-based line number of the `KEY=` line.
-        line: usize,
-    },
-    /// The blueprint's default value.
-    Default,
-    /// A process environment variable other than the key itself (`AWS_DEFAULT_REGION` for
-    /// `AWS_REGION`).
-    EnvVar(&'static str),
-    /// The `region` of an AWS profile (`~/.aws/config`).
-    Profile(String),
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::Flag(flag) => write!(f, "{flag}"),
-            Source::ProcessEnv => write!(f, "process environment"),
-            Source::EnvFile { path, line } => write!(f, "{}:{line}", path.display()),
-            Source::Default => write!(f, "default"),
-            Source::EnvVar(name) => write!(f, "{name} in the environment"),
-            Source::Profile(name) => write!(f, "the region of AWS profile `{name}`"),
-        }
-    }
-}
-
-/// One problem with the configuration: where, which key, what is wrong and what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    /// Where the offending value came from, when a single key is at fault.
-    pub source: Option<Source>,
-    /// The `.env` key at fault, if any.
-    pub key: Option<String>,
-    /// What is wrong. Never contains the value of a secret key.
-    pub message: String,
-    /// What to do about it.
-    pub hint: Option<String>,
-}
-
-impl ConfigIssue {
-    /// An issue about `key`, whose value came from `source`.
-    pub fn key(key: &str, source: &Source, message: impl Into<String>) -> Self {
-        ConfigIssue {
-            source: Some(source.clone()),
-            key: Some(key.to_string()),
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    /// An issue not tied to one key.
-    pub fn general(message: impl Into<String>) -> Self {
-        ConfigIssue {
-            source: None,
-            key: None,
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    /// Adds a hint.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl std::fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (&self.source, &self.key) {
-            (Some(Source::EnvFile { path, line }), Some(key)) => {
-                write!(f, "{}:{line}: {key}: {}", path.display(), self.message)
-            }
-            (Some(Source::Default), Some(key)) => write!(f, "{key} (default): {}", self.message),
-            (Some(source), Some(key)) => write!(f, "{key} (from {source}): {}", self.message),
-            _ => write!(f, "{}", self.message),
-        }
-    }
-}
+pub use issue::{ConfigIssue, Source};
 
 /// Everything that can make a nodectl command fail.
 #[derive(Debug, thiserror::Error)]
@@ -295,6 +206,16 @@ pub enum Error {
         waiting: Option<(String, String)>,
     },
 
+    /// Some node stacks of a fleet failed to deploy; the others were deployed (and are in the
+    /// outputs file).
+    #[error("{} of {} node stacks failed to deploy", .failed.len(), .failed.len() + .deployed.len())]
+    NodesFailed {
+        /// Each failed node stack's name and error.
+        failed: Vec<(String, Box<Error>)>,
+        /// The node stacks that were deployed.
+        deployed: Vec<String>,
+    },
+
     /// `nodectl check` (or the check before a deploy) found violations.
     #[error("{summary}")]
     ChecksFailed {
@@ -376,6 +297,11 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::WithWarnings { error, .. } => error.exit_code(),
+            Error::NodesFailed { failed, .. } => failed
+                .iter()
+                .map(|(_, error)| error.exit_code())
+                .max_by_key(|code| *code as i32)
+                .unwrap_or(ExitCode::Error),
             Error::StackFailed {
                 rolled_back: true, ..
             } => ExitCode::RolledBack,
@@ -407,6 +333,30 @@ impl Error {
         match self {
             Error::WithWarnings { error, .. } => error.reports(),
             Error::Remote { .. } => Vec::new(),
+            Error::NodesFailed { failed, deployed } => {
+                let mut reports: Vec<(String, Option<String>)> = failed
+                    .iter()
+                    .flat_map(|(stack, error)| {
+                        error
+                            .reports()
+                            .into_iter()
+                            .map(move |(message, hint)| (format!("`{stack}`: {message}"), hint))
+                    })
+                    .collect();
+                reports.push((
+                    format!("{self}"),
+                    Some(if deployed.is_empty() {
+                        "fix what failed and run the deploy again".into()
+                    } else {
+                        format!(
+                            "deployed and left as they are: {}; fix what failed and run the \
+                             deploy again (deployed nodes stay unchanged)",
+                            deployed.join(", ")
+                        )
+                    }),
+                ));
+                reports
+            }
             Error::Unhealthy { summary, hint, .. } => vec![(summary.clone(), Some(hint.clone()))],
             Error::Config(issues) => issues
                 .iter()

@@ -134,9 +134,38 @@ pub async fn deploy(
         region: plan.region.clone(),
     };
     let mut outputs = Map::new();
+    // A node stack of a fleet that fails does not stop the others (they depend only on the
+    // shared stacks); a shared stack that fails, or an interruption, stops the walk.
+    let fleet = selected
+        .iter()
+        .filter(|stack| stack.node_secret().is_some())
+        .count()
+        > 1;
+    let mut failed: Vec<(String, Box<Error>)> = Vec::new();
+    let mut deployed: Vec<String> = Vec::new();
     for stack in selected {
-        let stack = lookup::resolve(engine, &ec2, &ssm, stack).await?;
-        match deploy_stack_with(engine, prompt, &stack, &request.options, Some(&writer)).await? {
+        let is_node = stack.node_secret().is_some();
+        let result = match lookup::resolve(engine, &ec2, &ssm, stack).await {
+            Ok(resolved) => {
+                deploy_stack_with(engine, prompt, &resolved, &request.options, Some(&writer)).await
+            }
+            Err(err) => Err(err),
+        };
+        let result = match result {
+            Err(err) if fleet && is_node && !matches!(err, Error::Interrupted { .. }) => {
+                engine.observer.warn(&format!(
+                    "node stack `{}` failed; going on with the others",
+                    stack.name
+                ));
+                failed.push((stack.name.clone(), Box::new(err)));
+                continue;
+            }
+            other => other?,
+        };
+        if is_node {
+            deployed.push(stack.name.clone());
+        }
+        match result {
             DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
                 if request.options.termination_protection && !info.termination_protection {
                     engine
@@ -170,6 +199,9 @@ pub async fn deploy(
                 }))
             }
         }
+    }
+    if !failed.is_empty() {
+        return Err(Error::NodesFailed { failed, deployed });
     }
     Ok(DeployReport::Outputs(OutputsReport(outputs)))
 }

@@ -77,7 +77,7 @@ pub fn select<'p>(
     }
     let ids: Vec<&str> = nodes.iter().map(|stack| stack.id.as_str()).collect();
     let stack = match requested {
-        Some(id) => nodes.iter().find(|stack| stack.id == id).ok_or_else(|| {
+        Some(id) => plan.node(id).ok_or_else(|| {
             Error::usage(
                 format!("`{id}` is not a node stack of this {} plan", plan.blueprint),
                 format!("its node stacks: {}", ids.join(", ")),

@@ -91,6 +91,10 @@ impl Blueprint for Allora {
         "allora"
     }
 
+    fn per_node_keys(&self) -> &'static [&'static str] {
+        &[secrets::MNEMONIC_KEY]
+    }
+
     fn sample(&self) -> &'static str {
         include_str!("../../../sample-configs/allora.env")
     }

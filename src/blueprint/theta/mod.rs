@@ -365,6 +365,10 @@ static FILES: TemplateFiles = TemplateFiles {
 };
 
 impl Blueprint for Theta {
+    fn per_node_keys(&self) -> &'static [&'static str] {
+        &["EDGE_NODE_PASSWORD"]
+    }
+
     fn node(&self, _: &[(String, String)]) -> Option<&'static crate::node::NodeProfile> {
         Some(&probes::NODE)
     }

@@ -1,0 +1,220 @@
+//! Fleets (issue 15): `NODECTL_NODES` plans one node stack per name over one common stack, each
+//! node with its own `nodes/<name>.env`, secret, wallet and outputs entry. Offline: planning,
+//! the refusals, which stacks a command selects. On LocalStack (whose stack lifecycle is
+//! faithful): three nodes deployed by one command, one of them failing (its secret already holds
+//! something nodectl did not write) while the others are deployed, the summary and exit code
+//! naming it, and `destroy --node` removing one node only. LocalStack runs no instance: what the
+//! nodes run is not shown here.
+
+use crate::support::{runtime, Emulator, Workspace, TEST_MNEMONIC};
+
+/// nodectl's Allora sample as a fleet of `nodes`, with `account`.
+fn fleet_env(nodes: &str, account: &str) -> String {
+    let sample =
+        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
+    sample
+        .replace(
+            "AWS_ACCOUNT_ID=\"123456789012\"",
+            &format!("AWS_ACCOUNT_ID=\"{account}\""),
+        )
+        .replace("NODECTL_NODES=\"\"", &format!("NODECTL_NODES=\"{nodes}\""))
+}
+
+fn write_node_file(workspace: &Workspace, name: &str, text: &str) {
+    std::fs::create_dir_all(workspace.path("nodes")).unwrap();
+    std::fs::write(workspace.path(&format!("nodes/{name}.env")), text).unwrap();
+}
+
+#[test]
+fn a_fleet_plans_a_node_stack_per_name_with_its_own_overrides() {
+    let workspace = Workspace::new(&fleet_env("alpha,beta", "123456789012"));
+    write_node_file(&workspace, "beta", "ALLORA_WORKER_TOPIC_ID=\"77\"\n");
+    let out = workspace.run(&["render"]);
+    out.success();
+    assert_eq!(out.stderr, "");
+    let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&String> = all.as_object().unwrap().keys().collect();
+    assert_eq!(
+        names,
+        [
+            "allora-edge-common",
+            "allora-single-node-alpha",
+            "allora-single-node-beta"
+        ]
+    );
+    let topics = |stack: &str| {
+        let raw = all[stack]["Parameters"]["SdkWorker"]["Default"]
+            .as_str()
+            .unwrap();
+        let worker: serde_json::Value =
+            serde_json::from_slice(&aws_smithy_types::base64::decode(raw).unwrap()).unwrap();
+        worker["topics"].clone()
+    };
+    assert_eq!(topics("allora-single-node-alpha"), serde_json::json!([69]));
+    assert_eq!(topics("allora-single-node-beta"), serde_json::json!([77]));
+    // `single-node` selects every node; one node by its stack id.
+    let out = workspace.run(&["render", "single-node-beta"]);
+    out.success();
+    let one: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(one["Parameters"]["SdkWorker"].is_object());
+    let out = workspace.run(&["cost", "--output", "json"]);
+    out.success();
+    assert!(
+        out.stdout.contains("allora-single-node-alpha")
+            && out.stdout.contains("allora-single-node-beta")
+    );
+}
+
+#[test]
+fn a_fleet_refuses_a_wallet_shared_by_every_node_and_bad_names() {
+    let workspace = Workspace::new(&fleet_env("alpha,beta", "123456789012"));
+    let out = workspace.run_with(
+        &["render"],
+        &[("ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC", TEST_MNEMONIC)],
+    );
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (from process environment): is set for the \
+         whole fleet, and each node needs its own\n\
+         hint: set it in each node's own file (nodes/<name>.env), or leave it unset and nodectl \
+         generates one per node\n"
+    );
+    let out = workspace.run_with(&["render"], &[("NODECTL_NODES", "alpha,alpha")]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: NODECTL_NODES (from process environment): names `alpha` twice\n\
+         hint: give each node its own name\n"
+    );
+    // A node file that would change the shared common stack.
+    write_node_file(&workspace, "beta", "AWS_REGION=\"eu-west-1\"\n");
+    let out = workspace.run(&["render"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "error: node `beta` would deploy to another region or account than the fleet's \
+             (us-east-1): every node of a fleet shares its common stack\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    // Per-node wallets on stdin, one NAME=value line each; anything else is refused, unshown.
+    std::fs::remove_file(workspace.path("nodes/beta.env")).unwrap();
+    let out = workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--yes",
+            "--secret-stdin",
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+        ],
+        "alpha=word word\nmy secret words\n",
+        &[],
+    );
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC (from --secret-stdin): line 2 of stdin is \
+         not NAME=value for a node of NODECTL_NODES (value hidden)\n\
+         hint: for a fleet, pipe one line per node: alpha=<value> (nodes without a line get a \
+         generated one)\n"
+    );
+}
+
+#[test]
+#[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
+fn a_fleet_deploys_every_node_and_one_failing_node_stops_no_other() {
+    let emulator = Emulator::localstack();
+    let workspace =
+        Workspace::new(&fleet_env("alpha,beta,gamma", emulator.account)).with_emulator(&emulator);
+    write_node_file(&workspace, "gamma", "ALLORA_WORKER_TOPIC_ID=\"77\"\n");
+    // beta's secret already exists and holds something nodectl did not write.
+    let rt = runtime();
+    let sdk = rt.block_on(emulator.sdk());
+    rt.block_on(
+        aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name("allora-single-node-beta/node-secret")
+            .secret_string("not json")
+            .send(),
+    )
+    .unwrap();
+
+    let out = workspace.run(&["deploy", "all", "--yes", "--outputs-file", "out.json"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains(
+            "error: `allora-single-node-beta`: the secret `allora-single-node-beta/node-secret` \
+             in `us-east-1` does not hold a JSON object\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "error: 1 of 3 node stacks failed to deploy\n\
+             hint: deployed and left as they are: allora-single-node-alpha, \
+             allora-single-node-gamma; fix what failed and run the deploy again (deployed nodes \
+             stay unchanged)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    // Each deployed node has its own generated wallet.
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("wallet of `allora-single-node-"))
+            .count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    let outputs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace.path("out.json")).unwrap())
+            .unwrap();
+    let mut deployed: Vec<&String> = outputs.as_object().unwrap().keys().collect();
+    deployed.sort();
+    assert_eq!(
+        deployed,
+        [
+            "allora-edge-common",
+            "allora-single-node-alpha",
+            "allora-single-node-gamma"
+        ]
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+    let status = |stack: &str| {
+        rt.block_on(cfn.describe_stacks().stack_name(stack).send())
+            .ok()
+            .and_then(|d| {
+                d.stacks()
+                    .first()
+                    .and_then(|s| s.stack_status().map(|s| s.as_str().to_string()))
+            })
+    };
+    assert_eq!(
+        status("allora-single-node-alpha").as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert_eq!(
+        status("allora-single-node-gamma").as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert_eq!(status("allora-single-node-beta"), None);
+
+    // One node destroyed; the other and the common stack stay.
+    let out = workspace.run(&["destroy", "--node", "alpha", "--yes"]);
+    out.success();
+    assert!(status("allora-single-node-alpha").is_none_or(|s| s == "DELETE_COMPLETE"));
+    assert_eq!(
+        status("allora-single-node-gamma").as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert_eq!(
+        status("allora-edge-common").as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    workspace.run(&["destroy", "--yes"]).success();
+}
