@@ -288,6 +288,12 @@ pub(crate) struct DeployArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// How many node stacks of a fleet (`NODECTL_NODES`) deploy at once, with `--yes` or
+    /// `--method direct` (otherwise one at a time, each confirmed); 1 to 32. The shared stacks
+    /// deploy first, alone.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+
     /// Create the change set and print it, but do not execute it (one stack at a time).
     #[arg(long)]
     pub no_execute: bool,

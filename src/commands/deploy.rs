@@ -77,6 +77,7 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
     engine.role_arn = args.role_arn.clone();
     engine.disable_rollback = args.no_rollback;
     let request = Request {
+        concurrency: usize::from(args.concurrency),
         options: DeployOptions {
             method: args.method,
             yes: args.yes,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -88,6 +89,8 @@ pub struct Request {
     pub options: DeployOptions,
     /// `--outputs-file`.
     pub outputs_file: Option<PathBuf>,
+    /// `--concurrency`: node stacks deployed at once (with `--yes` or `--method direct`).
+    pub concurrency: usize,
 }
 
 /// Deploys `selected` (stacks of `plan`, in deploy order). Before any change: every
@@ -134,76 +137,118 @@ pub async fn deploy(
         region: plan.region.clone(),
     };
     let mut outputs = Map::new();
-    // A node stack of a fleet that fails does not stop the others (they depend only on the
-    // shared stacks); a shared stack that fails, or an interruption, stops the walk.
-    let fleet = selected
+    // The shared stacks first, one by one: a failure stops the deploy (the nodes need them).
+    let (nodes, shared): (Vec<&StackSpec>, Vec<&StackSpec>) = selected
         .iter()
-        .filter(|stack| stack.node_secret().is_some())
-        .count()
-        > 1;
+        .copied()
+        .partition(|stack| stack.node_secret().is_some());
+    for stack in shared {
+        match deploy_one(engine, &ec2, &ssm, prompt, &writer, stack, request).await? {
+            Deployed::Outputs(name, value) => {
+                outputs.insert(name, value);
+            }
+            Deployed::ChangeSet(report) => return Ok(DeployReport::ChangeSet(report)),
+        }
+    }
+    // Then the node stacks, `--concurrency` at a time when nothing asks for confirmation. In a
+    // fleet, a node stack that fails does not stop the others (they depend only on the shared
+    // stacks); an interruption stops everything.
+    let fleet = nodes.len() > 1;
+    let unattended = request.options.yes || request.options.method == Method::Direct;
+    let concurrency = if unattended { request.concurrency.max(1) } else { 1 };
+    let mut results = futures_util::stream::iter(
+        nodes
+            .iter()
+            .map(|stack| {
+                let (ec2, ssm, writer) = (&ec2, &ssm, &writer);
+                async move {
+                    let result = deploy_one(engine, ec2, ssm, prompt, writer, stack, request).await;
+                    (*stack, result)
+                }
+            }),
+    )
+    .buffer_unordered(concurrency);
     let mut failed: Vec<(String, Box<Error>)> = Vec::new();
     let mut deployed: Vec<String> = Vec::new();
-    for stack in selected {
-        let is_node = stack.node_secret().is_some();
-        let result = match lookup::resolve(engine, &ec2, &ssm, stack).await {
-            Ok(resolved) => {
-                deploy_stack_with(engine, prompt, &resolved, &request.options, Some(&writer)).await
+    while let Some((stack, result)) = results.next().await {
+        match result {
+            Ok(Deployed::Outputs(name, value)) => {
+                deployed.push(name.clone());
+                outputs.insert(name, value);
             }
-            Err(err) => Err(err),
-        };
-        let result = match result {
-            Err(err) if fleet && is_node && !matches!(err, Error::Interrupted { .. }) => {
+            Ok(Deployed::ChangeSet(report)) => return Ok(DeployReport::ChangeSet(report)),
+            Err(err) if fleet && !matches!(err, Error::Interrupted { .. }) => {
                 engine.observer.warn(&format!(
-                    "node stack `{}` failed; going on with the others",
+                    "node stack `{}` failed; the other nodes go on",
                     stack.name
                 ));
                 failed.push((stack.name.clone(), Box::new(err)));
-                continue;
             }
-            other => other?,
-        };
-        if is_node {
-            deployed.push(stack.name.clone());
-        }
-        match result {
-            DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
-                if request.options.termination_protection && !info.termination_protection {
-                    engine
-                        .cfn
-                        .enable_termination_protection(&info.name)
-                        .await
-                        .map_err(|err| {
-                            engine.error("turn termination protection on for", &info.name, err)
-                        })?;
-                    engine.observer.note(&format!(
-                        "turned termination protection on for stack `{}`",
-                        info.name
-                    ));
-                }
-                if let Some(path) = &request.outputs_file {
-                    merge_into_file(path, &info.name, &info.outputs)?;
-                    engine.observer.note(&format!(
-                        "wrote the outputs of `{}` to {}",
-                        info.name,
-                        path.display()
-                    ));
-                }
-                outputs.insert(info.name.clone(), outputs_object(&info.outputs));
-            }
-            DeployResult::ChangeSetCreated(change_set) => {
-                return Ok(DeployReport::ChangeSet(ChangeSetReport {
-                    stack_name: change_set.stack,
-                    stack_id: change_set.stack_id,
-                    change_set_id: change_set.id,
-                    changes: change_set.rows,
-                }))
-            }
+            Err(err) => return Err(err),
         }
     }
     if !failed.is_empty() {
         return Err(Error::NodesFailed { failed, deployed });
     }
     Ok(DeployReport::Outputs(OutputsReport(outputs)))
+}
+
+/// What deploying one stack gave.
+enum Deployed {
+    /// The stack's name and its outputs (as the outputs file holds them).
+    Outputs(String, Value),
+    /// A change set left for review (`--no-execute`).
+    ChangeSet(ChangeSetReport),
+}
+
+/// Deploys one stack of [`deploy`]: its lookups resolved, its secrets written, the stack
+/// deployed, termination protection turned on when asked, its outputs merged into the outputs
+/// file.
+async fn deploy_one(
+    engine: &Engine<'_>,
+    ec2: &Ec2,
+    ssm: &crate::aws::ssm::Ssm,
+    prompt: &dyn Prompt,
+    writer: &SecretWriter,
+    stack: &StackSpec,
+    request: &Request,
+) -> Result<Deployed> {
+    let stack = lookup::resolve(engine, ec2, ssm, stack).await?;
+    match deploy_stack_with(engine, prompt, &stack, &request.options, Some(writer)).await? {
+        DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
+            if request.options.termination_protection && !info.termination_protection {
+                engine
+                    .cfn
+                    .enable_termination_protection(&info.name)
+                    .await
+                    .map_err(|err| {
+                        engine.error("turn termination protection on for", &info.name, err)
+                    })?;
+                engine.observer.note(&format!(
+                    "turned termination protection on for stack `{}`",
+                    info.name
+                ));
+            }
+            if let Some(path) = &request.outputs_file {
+                merge_into_file(path, &info.name, &info.outputs)?;
+                engine.observer.note(&format!(
+                    "wrote the outputs of `{}` to {}",
+                    info.name,
+                    path.display()
+                ));
+            }
+            Ok(Deployed::Outputs(
+                info.name.clone(),
+                outputs_object(&info.outputs),
+            ))
+        }
+        DeployResult::ChangeSetCreated(change_set) => Ok(Deployed::ChangeSet(ChangeSetReport {
+            stack_name: change_set.stack,
+            stack_id: change_set.stack_id,
+            change_set_id: change_set.id,
+            changes: change_set.rows,
+        })),
+    }
 }
 
 /// Where a stack's [`Step::WriteSecret`] steps write.
