@@ -161,6 +161,21 @@ fn a_fleet_deploys_every_node_and_one_failing_node_stops_no_other() {
         "{}",
         out.stderr
     );
+    // The nodes deploy at once (--concurrency 8 by default): gamma's change set is created
+    // before alpha's stack completes (with --concurrency 1 it is not).
+    let line_of = |found: &dyn Fn(&str) -> bool| {
+        out.stderr
+            .lines()
+            .position(found)
+            .unwrap_or_else(|| panic!("a line missing:\n{}", out.stderr))
+    };
+    let gamma_starts = line_of(&|l| l.contains("for stack `allora-single-node-gamma`"));
+    let alpha_done = line_of(&|l| {
+        l.contains("allora-single-node-alpha")
+            && l.contains("AWS::CloudFormation::Stack")
+            && l.contains("CREATE_COMPLETE")
+    });
+    assert!(gamma_starts < alpha_done, "{}", out.stderr);
     // Each deployed node has its own generated wallet.
     assert_eq!(
         out.stderr

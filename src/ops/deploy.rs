@@ -155,18 +155,18 @@ pub async fn deploy(
     // stacks); an interruption stops everything.
     let fleet = nodes.len() > 1;
     let unattended = request.options.yes || request.options.method == Method::Direct;
-    let concurrency = if unattended { request.concurrency.max(1) } else { 1 };
-    let mut results = futures_util::stream::iter(
-        nodes
-            .iter()
-            .map(|stack| {
-                let (ec2, ssm, writer) = (&ec2, &ssm, &writer);
-                async move {
-                    let result = deploy_one(engine, ec2, ssm, prompt, writer, stack, request).await;
-                    (*stack, result)
-                }
-            }),
-    )
+    let concurrency = if unattended {
+        request.concurrency.max(1)
+    } else {
+        1
+    };
+    let mut results = futures_util::stream::iter(nodes.iter().map(|stack| {
+        let (ec2, ssm, writer) = (&ec2, &ssm, &writer);
+        async move {
+            let result = deploy_one(engine, ec2, ssm, prompt, writer, stack, request).await;
+            (*stack, result)
+        }
+    }))
     .buffer_unordered(concurrency);
     let mut failed: Vec<(String, Box<Error>)> = Vec::new();
     let mut deployed: Vec<String> = Vec::new();
