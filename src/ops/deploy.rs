@@ -188,6 +188,10 @@ pub async fn deploy(
         }
     }
     if !failed.is_empty() {
+        // In the plan's order, whichever finished first.
+        let order = |name: &String| nodes.iter().position(|stack| &stack.name == name);
+        deployed.sort_by_key(order);
+        failed.sort_by_key(|(name, _)| order(name));
         return Err(Error::NodesFailed { failed, deployed });
     }
     Ok(DeployReport::Outputs(OutputsReport(outputs)))
