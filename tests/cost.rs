@@ -177,10 +177,18 @@ fn the_allora_sample_is_estimated_with_its_elastic_ip() {
             "custom metrics: allora-node-metrics timer",
             "custom metrics: allora-node-metrics timer [3] 1 metric-month 0.30 USD/metric-month 0.30",
         ),
-        ("total", "total 64.98"),
+        (
+            "CloudWatch alarm RecoveryAlarm",
+            "CloudWatch alarm RecoveryAlarm [2] 1 alarm-metric-month 0.10 USD/alarm-metric-month 0.10",
+        ),
+        ("total", "total 65.08"),
     ] {
         assert_eq!(row(stdout, item), expected);
     }
+    // The Theta seed's g4dn has instance store volumes: EC2 cannot recover it, no alarm for it.
+    let theta = Workspace::new(&theta_seed_config()).run(&["cost"]);
+    theta.success();
+    assert!(!theta.stdout.contains("RecoveryAlarm"), "{}", theta.stdout);
     // The upstream sample is a dry run (ALLORA_WALLET_SUBMIT_TX=false): no submission alarm.
     assert!(!stdout.contains("SubmissionAlarm"), "{stdout}");
     assert!(

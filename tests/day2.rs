@@ -565,6 +565,7 @@ fn the_node_stack_creates_its_alarms_and_the_email_subscription() {
             ("AlertSubscription", "CREATE_COMPLETE"),
             ("AlertTopic", "CREATE_COMPLETE"),
             ("InstanceStatusAlarm", "CREATE_COMPLETE"),
+            ("RecoveryAlarm", "CREATE_COMPLETE"),
         ]
     );
     let outputs = crate::support::read_json(&workspace.path("out.json"));

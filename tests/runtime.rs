@@ -302,3 +302,32 @@ fn deploy_says_which_roles_will_run_and_what_they_need() {
         "{stderr}"
     );
 }
+
+/// Self-healing (issue 15): the node stack's `RecoveryAlarm` has EC2 recover the instance onto
+/// other hardware after two minutes of failed system status checks, and alerts; nodectl turns it
+/// off where EC2 cannot recover (instance store volumes).
+#[test]
+fn ec2_recovers_the_node_when_its_volumes_allow() {
+    let (template, _) = render(&sdk_sample(), &[]);
+    assert_eq!(parameter(&template, "AutoRecovery"), "true");
+    let alarm = &template["Resources"]["RecoveryAlarm"];
+    assert_eq!(alarm["Condition"], "RecoversInstance");
+    assert_eq!(
+        alarm["Properties"]["MetricName"],
+        "StatusCheckFailed_System"
+    );
+    assert_eq!(
+        alarm["Properties"]["AlarmActions"][0]["Fn::Sub"],
+        "arn:${AWS::Partition}:automate:${AWS::Region}:ec2:recover"
+    );
+    let (template, _) = render(
+        &sdk_sample(),
+        &[
+            ("EDGE_DATA_VOL_TYPE", "instance-store"),
+            ("AWS_INSTANCE_TYPE", "m6id.large"),
+        ],
+    );
+    assert_eq!(parameter(&template, "AutoRecovery"), "false");
+    let (template, _) = render(&sdk_sample(), &[("AWS_INSTANCE_TYPE", "m6id.large")]);
+    assert_eq!(parameter(&template, "AutoRecovery"), "false");
+}

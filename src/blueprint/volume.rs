@@ -239,6 +239,14 @@ pub fn check_instance_type(reader: &mut Reader, instance_type: &InstanceType, vo
     );
 }
 
+/// Whether EC2 can recover the instance onto other hardware when its system status check fails
+/// (the `RecoveryAlarm`'s `ec2:recover` action): only an instance whose volumes are all EBS; one
+/// with instance store volumes, or a data volume on the instance store, cannot be recovered
+/// (Amazon EC2 User Guide, "Recover your instance": requirements).
+pub fn auto_recovery(instance_type: &InstanceType, volume: &DataVolume) -> bool {
+    volume.kind != VolumeType::InstanceStore && !instance_type.has_instance_store()
+}
+
 /// The kernel name of the `/data` device, as the CloudWatch agent's `diskio` metrics name it
 /// (dimension `name`), for the dashboard. Xen types see the EBS volume attached at `/dev/sdf`
 /// as `xvdf` and the first instance store volume as `xvdb`. On Nitro types the EBS root

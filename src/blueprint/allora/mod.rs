@@ -199,6 +199,10 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
         ("InferenceHealthUrl", node.health_url.clone()),
         ("InferenceHostAlias", node.host_alias.clone()),
         ("AlertEmail", config.alert_email.clone()),
+        (
+            "AutoRecovery",
+            super::volume::auto_recovery(&config.instance_type, &volume).to_string(),
+        ),
         ("SubmitTransactions", submit.to_string()),
     ]
     .into_iter()

@@ -434,6 +434,10 @@ fn plan(blueprint: &Theta, settings: &Settings) -> Result<Plan> {
             if config.gpu { "enabled" } else { "disabled" }.to_string(),
         ),
         ("AlertEmail", config.alert_email.clone()),
+        (
+            "AutoRecovery",
+            super::volume::auto_recovery(&config.instance_type, &volume).to_string(),
+        ),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
