@@ -41,6 +41,19 @@ fn deploy_redeploy_update_and_destroy() {
     // deploy common: a change set, live events, the outputs on stdout and in the file.
     let out = workspace.run(&["deploy", "common", "--yes", "--outputs-file", "out.json"]);
     out.success();
+    // Under load LocalStack can report CREATE_COMPLETE in a DescribeStacks answer whose Outputs
+    // are not filled in yet (seen twice in the full suite on two cores, never alone); nodectl
+    // takes the outputs from that answer, as CloudFormation fills them in before it reports the
+    // status. When that happens, a second deploy (no changes: the outputs read again) shows the
+    // outputs instead; the change-set assertions below still use the first run.
+    let outputs_run = if out.stdout.contains("allora-edge-common.Region = ") {
+        None
+    } else {
+        eprintln!("LocalStack gave no outputs with CREATE_COMPLETE; deploying common again");
+        let again = workspace.run(&["deploy", "common", "--yes", "--outputs-file", "out.json"]);
+        again.success();
+        Some(again)
+    };
     assert!(out.stderr.contains("creating change set nodectl-"));
     assert!(out.stderr.contains(
         "changes to stack `allora-edge-common` (account 000000000000, region us-east-1):"
@@ -54,11 +67,12 @@ fn deploy_redeploy_update_and_destroy() {
         "{}",
         out.stderr
     );
+    let stdout = outputs_run
+        .as_ref()
+        .map_or(&out.stdout, |again| &again.stdout);
     assert!(
-        out.stdout
-            .contains("allora-edge-common.Region = us-east-1\n"),
-        "{}",
-        out.stdout
+        stdout.contains("allora-edge-common.Region = us-east-1\n"),
+        "{stdout}"
     );
     let file = read_json(&workspace.path("out.json"));
     assert_eq!(keys(&file), ["allora-edge-common"]);
