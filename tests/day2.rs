@@ -621,6 +621,15 @@ fn an_allora_sdk_worker_reports_its_status_file() {
         "{}",
         double.file("state/calls")
     );
+    // status shows what the instance runs: its type and the image pinned at create.
+    let out = workspace.run(&["status"]);
+    out.success();
+    let first = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("allora-single-node: "))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(first.contains(" running  t3.medium  image ami-"), "{first}");
     // Failing submissions and none through: degraded, with the last error.
     double.write(
         "run/allora-sdk-worker/status.json",

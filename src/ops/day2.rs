@@ -351,6 +351,14 @@ pub fn summary_line(status: &NodeStatus) -> String {
     let mut parts = vec![format!("{}: {}", status.stack_name, status.health.as_str())];
     if let Some(instance) = &status.instance {
         parts.push(format!("{} {}", instance.id, instance.state));
+        if let Some(kind) = &instance.instance_type {
+            parts.push(kind.clone());
+        }
+        // The image the instance runs: pinned when the stack was created, moved only by an
+        // explicit change (issue 15).
+        if let Some(image) = &instance.image_id {
+            parts.push(format!("image {image}"));
+        }
         if let Some(ip) = &instance.public_ip {
             parts.push(ip.clone());
         }
