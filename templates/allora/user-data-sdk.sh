@@ -25,6 +25,7 @@ CONF=$ROOT/etc/allora-sdk-worker/worker.json
 RUN_DIR=$ROOT/run/allora-sdk-worker # the service's RuntimeDirectory (tmpfs, gone when it stops)
 
 # nodectl:include prelude.sh
+# nodectl:include node-secret.sh
 
 # Writes the worker's secret files into $RUN_DIR (0600, owned by the worker): wallet (the
 # mnemonic, which the SDK reads from the file), api-key (when the secret has one) and
@@ -38,22 +39,8 @@ write_worker_secrets() (
   mkdir -p "$RUN_DIR"
   secret=$(mktemp "$RUN_DIR/.secret.XXXXXX")
   trap 'rm -f "$secret" "$RUN_DIR"/*.new' EXIT
-  aws secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString \
-    --output text --region "$REGION" >"$secret" || {
-    echo "secret $SECRET_ID: cannot read it" >&2
-    exit 1
-  }
-  has() {
-    jq -e --arg s "$STACK_NAME" ".[\$s] | $1" "$secret" >/dev/null 2>&1 || {
-      echo "secret $SECRET_ID: $2" >&2
-      exit 1
-    }
-  }
-  has 'type == "object"' "not JSON or no entry for node stack $STACK_NAME"
-  has '.mnemonic | type == "string" and test("\\S")' "no mnemonic for node stack $STACK_NAME"
+  fetch_node_secret
   has '.apiKey // "" | type == "string"' "apiKey of $STACK_NAME must be a string"
-  has '.modelEnv // {} | all(to_entries[]; (.key | test("^[A-Za-z_][A-Za-z0-9_]*$"))
-    and (.value | type == "string" or type == "number"))' "modelEnv of $STACK_NAME must map names to strings"
   jq -j --arg s "$STACK_NAME" '.[$s].mnemonic' "$secret" >"$RUN_DIR/wallet.new"
   jq -j --arg s "$STACK_NAME" '.[$s].apiKey // ""' "$secret" >"$RUN_DIR/api-key.new"
   printf '%s' "$MODEL_ENV_B64" | base64 -d | jq -R -n --slurpfile sec "$secret" --arg s "$STACK_NAME" \
@@ -127,7 +114,7 @@ chown -R allora-sdk-worker:allora-sdk-worker "$WORKER_DIR"
 {
   printf '#!/bin/bash\n# allora-sdk-worker-secrets: /run/allora-sdk-worker from the node secret\n'
   declare -p STACK_NAME REGION SECRET_ID MODEL_ENV_B64 RUN_DIR WORKER_UID
-  declare -f write_worker_secrets
+  declare -f has fetch_node_secret write_worker_secrets
   echo 'write_worker_secrets'
 } >/usr/local/sbin/allora-sdk-worker-secrets
 chmod 0700 /usr/local/sbin/allora-sdk-worker-secrets

@@ -27,6 +27,7 @@ OVERRIDE=$NODE_DIR/compose.override.yaml
 RUN_DIR=$ROOT/run/allora # tmpfs: the files that hold secrets, written again at every start
 
 # nodectl:include prelude.sh
+# nodectl:include node-secret.sh
 
 # The node's directories on /data, which hold no secret: the keyring (the worker's HOME),
 # worker-data with an empty env_file (no config in the environment), the model's .env as a link
@@ -80,21 +81,7 @@ write_node_config() (
   mkdir -p "$RUN_DIR"
   secret=$(mktemp "$RUN_DIR/.secret.XXXXXX")
   trap 'rm -f "$secret" "$RUN_DIR/config.json.new" "$RUN_DIR/model.env.new"' EXIT
-  aws secretsmanager get-secret-value --secret-id "$SECRET_ID" --query SecretString \
-    --output text --region "$REGION" >"$secret" || {
-    echo "secret $SECRET_ID: cannot read it" >&2
-    exit 1
-  }
-  has() {
-    jq -e --arg s "$STACK_NAME" ".[\$s] | $1" "$secret" >/dev/null 2>&1 || {
-      echo "secret $SECRET_ID: $2" >&2
-      exit 1
-    }
-  }
-  has 'type == "object"' "not JSON or no entry for node stack $STACK_NAME"
-  has '.mnemonic | type == "string" and test("\\S")' "no mnemonic for node stack $STACK_NAME"
-  has '.modelEnv // {} | all(to_entries[]; (.key | test("^[A-Za-z_][A-Za-z0-9_]*$"))
-    and (.value | type == "string" or type == "number"))' "modelEnv of $STACK_NAME must map names to strings"
+  fetch_node_secret
   printf '%s' "$NODE_CONFIG_B64" | base64 -d |
     jq --slurpfile sec "$secret" --arg s "$STACK_NAME" \
       '.wallet.addressRestoreMnemonic = $sec[0][$s].mnemonic' >"$RUN_DIR/config.json.new"
@@ -161,7 +148,7 @@ err=$(write_node_config 2>&1) || fail "$err"
 {
   printf '#!/bin/bash\n# allora-node-config: /run/allora/config.json and model.env from the node secret\n'
   declare -p STACK_NAME REGION SECRET_ID NODE_CONFIG_B64 MODEL_ENV_B64 RUN_DIR NODE_UID
-  declare -f write_node_config
+  declare -f has fetch_node_secret write_node_config
   echo 'write_node_config'
 } >/usr/local/sbin/allora-node-config
 chmod 0700 /usr/local/sbin/allora-node-config

@@ -61,6 +61,10 @@ static FILES: TemplateFiles = TemplateFiles {
             include_str!("../../../templates/allora/user-data-sdk.sh"),
         ),
         (
+            "node-secret.sh",
+            include_str!("../../../templates/allora/node-secret.sh"),
+        ),
+        (
             "sdk-worker.py",
             include_str!("../../../templates/allora/sdk-worker.py"),
         ),
