@@ -25,6 +25,45 @@ fn clean(what: &str, text: &str) {
     );
 }
 
+/// `deploy all --yes -v --outputs-file out.json` with the canary mnemonic on stdin
+/// (`--secret-stdin`) and `env`.
+fn deploy_with_canary_mnemonic(
+    workspace: &Workspace,
+    env: &[(&str, &str)],
+) -> crate::support::Output {
+    workspace.run_with_input(
+        &[
+            "deploy",
+            "all",
+            "--yes",
+            "-v",
+            "--secret-stdin",
+            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
+            "--outputs-file",
+            "out.json",
+        ],
+        &format!("{MNEMONIC}\n"),
+        env,
+    )
+}
+
+/// The JSON document the Secrets Manager secret `id` holds.
+fn stored_secret(
+    rt: &tokio::runtime::Runtime,
+    sdk: &aws_config::SdkConfig,
+    id: &str,
+) -> serde_json::Value {
+    let stored = rt
+        .block_on(
+            aws_sdk_secretsmanager::Client::new(sdk)
+                .get_secret_value()
+                .secret_id(id)
+                .send(),
+        )
+        .unwrap();
+    serde_json::from_str(stored.secret_string().unwrap()).unwrap()
+}
+
 /// Checks the templates, parameters and outputs of `stacks` as CloudFormation holds them.
 fn stacks_are_clean(
     rt: &tokio::runtime::Runtime,
@@ -86,20 +125,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
         );
     }
 
-    let out = workspace.run_with_input(
-        &[
-            "deploy",
-            "all",
-            "--yes",
-            "-v",
-            "--secret-stdin",
-            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
-            "--outputs-file",
-            "out.json",
-        ],
-        &format!("{MNEMONIC}\n"),
-        &[],
-    );
+    let out = deploy_with_canary_mnemonic(&workspace, &[]);
     out.success();
     check("deploy", &out);
     assert!(out.stderr.contains(
@@ -124,15 +150,7 @@ fn canary_secrets_reach_secrets_manager_and_nothing_else() {
     let cfn = aws_sdk_cloudformation::Client::new(&sdk);
     stacks_are_clean(&rt, &cfn, &["allora-edge-common", "allora-single-node"]);
     // The positive control: the canaries are where they belong.
-    let stored = rt
-        .block_on(
-            aws_sdk_secretsmanager::Client::new(&sdk)
-                .get_secret_value()
-                .secret_id("allora-single-node/node-secret")
-                .send(),
-        )
-        .unwrap();
-    let stored: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let stored = stored_secret(&rt, &sdk, "allora-single-node/node-secret");
     assert_eq!(
         stored["allora-single-node"]["mnemonic"].as_str().unwrap(),
         MNEMONIC.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -373,20 +391,7 @@ fn an_sdk_worker_node_keeps_its_mnemonic_and_api_key_in_secrets_manager_only() {
         clean(&format!("{what} stdout"), &out.stdout);
         clean(&format!("{what} stderr"), &out.stderr);
     };
-    let out = workspace.run_with_input(
-        &[
-            "deploy",
-            "all",
-            "--yes",
-            "-v",
-            "--secret-stdin",
-            "ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC",
-            "--outputs-file",
-            "out.json",
-        ],
-        &format!("{MNEMONIC}\n"),
-        &env,
-    );
+    let out = deploy_with_canary_mnemonic(&workspace, &env);
     out.success();
     check("deploy", &out);
     assert!(out.stderr.contains(
@@ -416,15 +421,7 @@ fn an_sdk_worker_node_keeps_its_mnemonic_and_api_key_in_secrets_manager_only() {
         .find(|p| p.parameter_key() == Some("WorkerRuntime"))
         .and_then(|p| p.parameter_value());
     assert_eq!(runtime_parameter, Some("sdk"));
-    let stored = rt
-        .block_on(
-            aws_sdk_secretsmanager::Client::new(&sdk)
-                .get_secret_value()
-                .secret_id("allora-single-node/node-secret")
-                .send(),
-        )
-        .unwrap();
-    let stored: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let stored = stored_secret(&rt, &sdk, "allora-single-node/node-secret");
     assert_eq!(stored["allora-single-node"]["apiKey"], ALLORA_KEY);
     assert_eq!(
         stored["allora-single-node"]["mnemonic"].as_str().unwrap(),
@@ -474,15 +471,7 @@ fn a_node_without_a_mnemonic_gets_a_generated_wallet_kept_on_redeploy() {
 
     let rt = runtime();
     let sdk = rt.block_on(emulator.sdk());
-    let stored = rt
-        .block_on(
-            aws_sdk_secretsmanager::Client::new(&sdk)
-                .get_secret_value()
-                .secret_id("allora-single-node/node-secret")
-                .send(),
-        )
-        .unwrap();
-    let stored: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let stored = stored_secret(&rt, &sdk, "allora-single-node/node-secret");
     let mnemonic = stored["allora-single-node"]["mnemonic"]
         .as_str()
         .unwrap()
