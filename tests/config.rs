@@ -371,13 +371,11 @@ fn a_template_over_the_inline_limit_is_refused_before_any_request() {
     let templates = workspace.path("templates/allora");
     std::fs::create_dir_all(&templates).unwrap();
     let repo = crate::support::repo().join("templates/allora");
-    for file in [
-        "common.json",
-        "single-node.json",
-        "user-data.sh",
-        "dashboard.json",
-    ] {
-        std::fs::copy(repo.join(file), templates.join(file)).unwrap();
+    for entry in std::fs::read_dir(&repo).unwrap() {
+        let from = entry.unwrap().path();
+        if from.is_file() {
+            std::fs::copy(&from, templates.join(from.file_name().unwrap())).unwrap();
+        }
     }
     let shared = workspace.path("templates/shared");
     std::fs::create_dir_all(&shared).unwrap();

@@ -584,12 +584,7 @@ fn the_node_stack_creates_its_alarms_and_the_email_subscription() {
 fn an_allora_sdk_worker_reports_its_status_file() {
     let emulator = Emulator::moto();
     let double = SsmDouble::start(Recorded::Allora, &emulator);
-    let sample =
-        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
-    let sample = sample.replace(
-        "AWS_ACCOUNT_ID=\"123456789012\"",
-        &format!("AWS_ACCOUNT_ID=\"{}\"", emulator.account),
-    );
+    let sample = crate::support::allora_sample(emulator.account);
     let mut workspace = Workspace::new(&sample)
         .with_emulator(&emulator)
         .with_ssm(&double);

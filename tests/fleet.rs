@@ -10,13 +10,7 @@ use crate::support::{runtime, Emulator, Workspace, TEST_MNEMONIC};
 
 /// nodectl's Allora sample as a fleet of `nodes`, with `account`.
 fn fleet_env(nodes: &str, account: &str) -> String {
-    let sample =
-        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
-    sample
-        .replace(
-            "AWS_ACCOUNT_ID=\"123456789012\"",
-            &format!("AWS_ACCOUNT_ID=\"{account}\""),
-        )
+    crate::support::allora_sample(account)
         .replace("NODECTL_NODES=\"\"", &format!("NODECTL_NODES=\"{nodes}\""))
 }
 

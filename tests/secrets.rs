@@ -379,12 +379,7 @@ fn a_malformed_mnemonic_is_refused_without_showing_it() {
 fn an_sdk_worker_node_keeps_its_mnemonic_and_api_key_in_secrets_manager_only() {
     const ALLORA_KEY: &str = "UP-qzjxw-canary-api-key";
     let emulator = Emulator::localstack();
-    let sample =
-        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
-    let sample = sample.replace(
-        "AWS_ACCOUNT_ID=\"123456789012\"",
-        &format!("AWS_ACCOUNT_ID=\"{}\"", emulator.account),
-    );
+    let sample = crate::support::allora_sample(emulator.account);
     let workspace = Workspace::new(&sample).with_emulator(&emulator);
     let env = [("ALLORA_API_KEY", ALLORA_KEY)];
     let check = |what: &str, out: &crate::support::Output| {
@@ -441,12 +436,7 @@ fn an_sdk_worker_node_keeps_its_mnemonic_and_api_key_in_secrets_manager_only() {
 #[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
 fn a_node_without_a_mnemonic_gets_a_generated_wallet_kept_on_redeploy() {
     let emulator = Emulator::localstack();
-    let sample =
-        std::fs::read_to_string(crate::support::repo().join("sample-configs/allora.env")).unwrap();
-    let sample = sample.replace(
-        "AWS_ACCOUNT_ID=\"123456789012\"",
-        &format!("AWS_ACCOUNT_ID=\"{}\"", emulator.account),
-    );
+    let sample = crate::support::allora_sample(emulator.account);
     let workspace = Workspace::new(&sample).with_emulator(&emulator);
     let address_in = |stderr: &str| -> String {
         let line = stderr

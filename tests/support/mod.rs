@@ -87,6 +87,17 @@ pub const UPSTREAM_NOTE: &str = "note: `allora-single-node` will run allora-offc
 /// [`UPSTREAM_WARNINGS`] with `ALLORA_WORKER_RUNTIME=offchain-node` set: all but the runtime's.
 pub const OFFCHAIN_WARNINGS: &str = sample_warnings!();
 
+/// nodectl's Allora sample (`sample-configs/allora.env`: the SDK worker, a generated wallet)
+/// with `account` as its account id.
+pub fn allora_sample(account: &str) -> String {
+    std::fs::read_to_string(repo().join("sample-configs/allora.env"))
+        .expect("the Allora sample")
+        .replace(
+            "AWS_ACCOUNT_ID=\"123456789012\"",
+            &format!("AWS_ACCOUNT_ID=\"{account}\""),
+        )
+}
+
 /// `text` (an upstream sample) with its account id and mnemonic placeholders filled in.
 pub fn filled(text: &str, account: &str) -> String {
     text.replace(
