@@ -99,6 +99,22 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
             node_settings =
                 node_settings.with_flag(key, "--secret-stdin", values.get(name).cloned());
         }
+        for key in ["NODECTL_NODE_NAME", NODES_KEY] {
+            if let Some(setting) = node_settings.file_setting(key) {
+                push_issue(
+                    ConfigIssue::key(
+                        key,
+                        &setting.source,
+                        "is set in a node's own file; the fleet names its nodes",
+                    )
+                    .hint(format!(
+                        "remove it from {}: the node is named `{name}` by NODECTL_NODES",
+                        node_file(settings, name).display()
+                    )),
+                    &mut issues,
+                );
+            }
+        }
         for key in blueprint.per_node_keys() {
             if piped.iter().any(|(piped_key, _)| piped_key == key) {
                 continue;

@@ -134,6 +134,22 @@ impl Settings {
         files
     }
 
+    /// `key` as a fleet node's own file sets it, with its file and line.
+    pub fn file_setting(&self, key: &str) -> Option<Setting> {
+        let (path, entries) = self.overlay.as_ref()?;
+        entries
+            .iter()
+            .rev()
+            .find(|entry| entry.key == key)
+            .map(|entry| Setting {
+                value: entry.value.clone(),
+                source: Source::EnvFile {
+                    path: path.clone(),
+                    line: entry.line,
+                },
+            })
+    }
+
     /// Whether `key` comes from a fleet node's own file.
     pub fn from_overlay(&self, key: &str) -> bool {
         self.overlay

@@ -93,6 +93,16 @@ fn a_fleet_refuses_a_wallet_shared_by_every_node_and_bad_names() {
         "{}",
         out.stderr
     );
+    // A node file may not rename its node.
+    write_node_file(&workspace, "beta", "NODECTL_NODE_NAME=\"gamma\"\n");
+    let out = workspace.run(&["render"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: nodes/beta.env:1: NODECTL_NODE_NAME: is set in a node's own file; the fleet names \
+         its nodes\n\
+         hint: remove it from nodes/beta.env: the node is named `beta` by NODECTL_NODES\n"
+    );
     // Per-node wallets on stdin, one NAME=value line each; anything else is refused, unshown.
     std::fs::remove_file(workspace.path("nodes/beta.env")).unwrap();
     let out = workspace.run_with_input(
