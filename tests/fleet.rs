@@ -237,3 +237,49 @@ fn a_fleet_deploys_every_node_and_one_failing_node_stops_no_other() {
     );
     workspace.run(&["destroy", "--yes"]).success();
 }
+
+/// `status` of a fleet reads every node (a few at a time) and prints them in the plan's order;
+/// `health --node beta` checks one. moto keeps the stacks and instances; SSM is our double,
+/// which answers for any instance (see tests/day2.rs).
+#[test]
+#[ignore = "full suite: needs moto (scripts/test installs it)"]
+fn status_covers_every_node_of_a_fleet_in_order() {
+    use crate::support::ssm::{Recorded, SsmDouble};
+    let emulator = Emulator::moto();
+    let double = SsmDouble::start(Recorded::Allora, &emulator);
+    let workspace = Workspace::new(&fleet_env("alpha,beta,gamma", emulator.account))
+        .with_emulator(&emulator)
+        .with_ssm(&double);
+    workspace
+        .run(&["deploy", "all", "--yes", "--method", "direct"])
+        .success();
+    double.write(
+        "run/allora-sdk-worker/status.json",
+        r#"{"chainId": "allora-testnet-1", "submissions": 1, "failures": 0}"#,
+    );
+    let out = workspace.run(&["status"]);
+    out.success();
+    let nodes: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|line| line.split(':').next())
+        .filter(|name| name.starts_with("allora-single-node-") && !name.contains(' '))
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            "allora-single-node-alpha",
+            "allora-single-node-beta",
+            "allora-single-node-gamma"
+        ],
+        "{}",
+        out.stdout
+    );
+    let out = workspace.run(&["health", "--node", "beta"]);
+    out.success();
+    assert!(
+        out.stdout.starts_with("allora-single-node-beta: ok"),
+        "{}",
+        out.stdout
+    );
+}

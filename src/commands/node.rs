@@ -1,6 +1,7 @@
 //! `nodectl status`, `health`, `logs`, `exec`, `connect`, `restart`, `rpc`: the day-2
 //! commands, through SSM (see `crate::ops::node`).
 
+use futures_util::StreamExt;
 use std::time::Duration;
 
 use super::{aws_options, load_plan_quietly as load_plan};
@@ -47,17 +48,28 @@ pub(super) async fn status(
     if !args.stacks_only {
         let blueprint = crate::blueprint::find(plan.blueprint);
         let ops = NodeOps::new(&session, printer);
-        for stack in nodes {
-            let deployed = report.stacks.iter().any(|row| {
-                row.stack_name == stack.name
-                    && row.status != NOT_DEPLOYED
-                    && !row.status.starts_with("DELETE")
-            });
-            let profile = blueprint.and_then(|b| b.node(&stack.parameters));
-            let (true, Some(profile)) = (deployed, profile) else {
-                continue;
-            };
-            match node_status(&ops, stack, profile).await {
+        let readable: Vec<_> = nodes
+            .into_iter()
+            .filter(|stack| {
+                report.stacks.iter().any(|row| {
+                    row.stack_name == stack.name
+                        && row.status != NOT_DEPLOYED
+                        && !row.status.starts_with("DELETE")
+                })
+            })
+            .filter_map(|stack| Some((stack, blueprint?.node(&stack.parameters)?)))
+            .collect();
+        // A fleet's nodes are read a few at a time (each is an SSM command), printed in order.
+        let read: Vec<_> =
+            futures_util::stream::iter(readable.into_iter().map(|(stack, profile)| {
+                let ops = &ops;
+                async move { (stack, node_status(ops, stack, profile).await) }
+            }))
+            .buffered(STATUS_CONCURRENCY)
+            .collect()
+            .await;
+        for (stack, result) in read {
+            match result {
                 Ok(found) => report.nodes.push(found),
                 Err(err) => printer.warn(&format!(
                     "could not read the node of stack `{}`: {}",
@@ -74,6 +86,9 @@ pub(super) async fn status(
     printer.report(&report);
     Ok(())
 }
+
+/// How many nodes `status` reads at once.
+const STATUS_CONCURRENCY: usize = 8;
 
 /// `nodectl health`: prints the checks; exits 7 (degraded) or 8 (down) when not healthy.
 pub(super) async fn health(
