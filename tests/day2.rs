@@ -568,7 +568,7 @@ fn the_node_stack_creates_its_alarms_and_the_email_subscription() {
             ("RecoveryAlarm", "CREATE_COMPLETE"),
         ]
     );
-    let outputs = crate::support::read_json(&workspace.path("out.json"));
+    let outputs = crate::support::current_outputs(&workspace);
     assert!(outputs["allora-single-node"]["AlertTopicArn"]
         .as_str()
         .unwrap()

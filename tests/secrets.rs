@@ -392,8 +392,12 @@ fn an_sdk_worker_node_keeps_its_mnemonic_and_api_key_in_secrets_manager_only() {
     assert!(out.stderr.contains(
         "stored the wallet mnemonic, the Allora API key and 1 model API key of `allora-single-node` in the Secrets Manager secret `allora-single-node/node-secret` (values not shown)\n"
     ), "{}", out.stderr);
-    let outputs = std::fs::read_to_string(workspace.path("out.json")).unwrap();
-    clean("the outputs file", &outputs);
+    clean(
+        "the outputs file",
+        &std::fs::read_to_string(workspace.path("out.json")).unwrap(),
+    );
+    let outputs = crate::support::current_outputs(&workspace).to_string();
+    clean("the outputs", &outputs);
     assert!(
         outputs.contains("/nodectl/allora-single-node/allora-sdk-worker"),
         "the outputs name the worker's log group: {outputs}"

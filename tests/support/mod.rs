@@ -98,6 +98,16 @@ pub fn allora_sample(account: &str) -> String {
         )
 }
 
+/// The stacks' outputs as `nodectl outputs --output json` reads them now. Tests on LocalStack
+/// read outputs this way rather than from a deploy's outputs file: under load LocalStack can
+/// answer CREATE_COMPLETE before it fills in a stack's Outputs (CloudFormation fills them
+/// first), and a deploy takes the outputs from that answer.
+pub fn current_outputs(workspace: &Workspace) -> serde_json::Value {
+    let out = workspace.run(&["outputs", "--output", "json"]);
+    out.success();
+    serde_json::from_str(&out.stdout).expect("outputs as JSON")
+}
+
 /// `text` (an upstream sample) with its account id and mnemonic placeholders filled in.
 pub fn filled(text: &str, account: &str) -> String {
     text.replace(
