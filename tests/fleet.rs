@@ -283,3 +283,33 @@ fn status_covers_every_node_of_a_fleet_in_order() {
         out.stdout
     );
 }
+
+/// The other fleet mistakes, each with its exact message, before any request.
+#[test]
+fn fleet_mistakes_are_refused_with_their_reason() {
+    let workspace = Workspace::new(&fleet_env("alpha,beta", "123456789012"));
+    let out = workspace.run_with(&["render"], &[("NODECTL_NODE_NAME", "solo")]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: .env:218: NODECTL_NODES: names the fleet's nodes, and NODECTL_NODE_NAME \
+         names one node as well\n\
+         hint: remove NODECTL_NODE_NAME: each node of NODECTL_NODES is named by its entry\n"
+    );
+    let many: Vec<String> = (1..=101).map(|n| format!("n{n}")).collect();
+    let out = workspace.run_with(&["render"], &[("NODECTL_NODES", &many.join(","))]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: NODECTL_NODES (from process environment): names 101 nodes, more than the 100 one \
+         fleet takes\n\
+         hint: split the fleet into several .env files\n"
+    );
+    let out = workspace.run(&["destroy", "--node", "gamma", "--yes"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: `gamma` is not a node of this allora plan\n\
+         hint: its node stacks: single-node-alpha, single-node-beta\n"
+    );
+}

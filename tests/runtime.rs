@@ -331,3 +331,20 @@ fn ec2_recovers_the_node_when_its_volumes_allow() {
     let (template, _) = render(&sdk_sample(), &[("AWS_INSTANCE_TYPE", "m6id.large")]);
     assert_eq!(parameter(&template, "AutoRecovery"), "false");
 }
+
+/// An API key on mainnet is said to be unused (the SDK uses it only for the testnet faucet).
+#[test]
+fn an_api_key_on_mainnet_is_a_warning() {
+    let (_, stderr) = render(
+        &sdk_sample(),
+        &[
+            ("ALLORA_WALLET_CHAIN_ID", "allora-mainnet-1"),
+            ("ALLORA_API_KEY", "UP-canary-key"),
+        ],
+    );
+    assert_eq!(
+        stderr,
+        "warning: ALLORA_API_KEY is set, and mainnet has no faucet: the SDK worker uses the key \
+         only for the testnet faucet\n"
+    );
+}
