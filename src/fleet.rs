@@ -99,16 +99,34 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
             node_settings =
                 node_settings.with_flag(key, "--secret-stdin", values.get(name).cloned());
         }
-        for key in ["NODECTL_NODE_NAME", NODES_KEY] {
+        // Keys that are the fleet's, not a node's (tags are added to every stack, the shared
+        // ones included, from the .env file).
+        for (key, why, hint) in [
+            (
+                "NODECTL_NODE_NAME",
+                "the fleet names its nodes",
+                format!("the node is named `{name}` by NODECTL_NODES"),
+            ),
+            (
+                NODES_KEY,
+                "the fleet names its nodes",
+                "set it in the .env file".into(),
+            ),
+            (
+                "NODECTL_TAGS",
+                "the fleet's stacks share their tags",
+                "set the tags in the .env file".into(),
+            ),
+        ] {
             if let Some(setting) = node_settings.file_setting(key) {
                 push_issue(
                     ConfigIssue::key(
                         key,
                         &setting.source,
-                        "is set in a node's own file; the fleet names its nodes",
+                        format!("is set in a node's own file; {why}"),
                     )
                     .hint(format!(
-                        "remove it from {}: the node is named `{name}` by NODECTL_NODES",
+                        "remove it from {}: {hint}",
                         node_file(settings, name).display()
                     )),
                     &mut issues,

@@ -305,6 +305,17 @@ fn fleet_mistakes_are_refused_with_their_reason() {
          fleet takes\n\
          hint: split the fleet into several .env files\n"
     );
+    // A node file with tags (regression: they were ignored; tags are the fleet's).
+    write_node_file(&workspace, "beta", "NODECTL_TAGS=\"team=b\"\n");
+    let out = workspace.run(&["render"]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: nodes/beta.env:1: NODECTL_TAGS: is set in a node's own file; the fleet's stacks \
+         share their tags\n\
+         hint: remove it from nodes/beta.env: set the tags in the .env file\n"
+    );
+    std::fs::remove_file(workspace.path("nodes/beta.env")).unwrap();
     let out = workspace.run(&["destroy", "--node", "gamma", "--yes"]);
     out.expect_code(1);
     assert_eq!(
