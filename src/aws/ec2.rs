@@ -1,6 +1,7 @@
 //! Amazon EC2 (Amazon EC2 API Reference): the default VPC, its subnets, and which zones offer
 //! an instance type, for the deploy-time lookups; a node's instance (state, status checks,
-//! reboot) for the day-2 commands.
+//! reboot) for the day-2 commands; stopping, starting and moving a data volume between
+//! instances for a replacement that keeps the node's data.
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, LocationType};
@@ -225,6 +226,96 @@ impl Ec2 {
             .unwrap_or_else(|| ("missing".into(), String::new())))
     }
 
+    /// Stops the instance (StopInstances; an EBS-backed instance keeps its volumes, an
+    /// instance-store disk is erased). Returns at once; see [`Ec2::instance`] for its state.
+    pub async fn stop(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.client
+            .stop_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Starts a stopped instance (StartInstances). Returns at once.
+    pub async fn start(&self, instance_id: &str) -> Result<(), AwsError> {
+        self.client
+            .start_instances()
+            .instance_ids(instance_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
+    /// The EBS volume `volume_id` (DescribeVolumes), `None` if EC2 does not know it.
+    pub async fn volume(&self, volume_id: &str) -> Result<Option<Volume>, AwsError> {
+        let output = match self
+            .client
+            .describe_volumes()
+            .volume_ids(volume_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)
+        {
+            Ok(output) => output,
+            Err(err) if err.code.as_deref() == Some("InvalidVolume.NotFound") => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        Ok(output.volumes().first().map(|v| Volume {
+            id: volume_id.to_string(),
+            state: v
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            attachments: v
+                .attachments()
+                .iter()
+                .map(|a| Attachment {
+                    instance_id: a.instance_id().unwrap_or_default().to_string(),
+                    device: a.device().unwrap_or_default().to_string(),
+                    state: a
+                        .state()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// Detaches `volume_id` from `instance_id` (DetachVolume; the instance should be stopped
+    /// first, Amazon EBS User Guide, "Detach an Amazon EBS volume"). Returns at once.
+    pub async fn detach_volume(&self, volume_id: &str, instance_id: &str) -> Result<(), AwsError> {
+        self.client
+            .detach_volume()
+            .volume_id(volume_id)
+            .instance_id(instance_id)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Attaches the available volume `volume_id` to `instance_id` as `device` (`/dev/sdf`;
+    /// AttachVolume). Returns at once.
+    pub async fn attach_volume(
+        &self,
+        volume_id: &str,
+        instance_id: &str,
+        device: &str,
+    ) -> Result<(), AwsError> {
+        self.client
+            .attach_volume()
+            .volume_id(volume_id)
+            .instance_id(instance_id)
+            .device(device)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        Ok(())
+    }
+
     /// Reboots the instance (RebootInstances: an operating-system reboot, same host, same
     /// volumes and addresses).
     pub async fn reboot(&self, instance_id: &str) -> Result<(), AwsError> {
@@ -254,4 +345,26 @@ pub struct Instance {
     pub public_ip: Option<String>,
     /// When it was launched (RFC 3339).
     pub launch_time: Option<String>,
+}
+
+/// An EBS volume, for moving a node's data volume between instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// `vol-...`.
+    pub id: String,
+    /// `creating`, `available`, `in-use`, `deleting`, `deleted`, `error`.
+    pub state: String,
+    /// Its attachments (at most one for a volume without Multi-Attach).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A volume's attachment to an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The instance, `i-...`.
+    pub instance_id: String,
+    /// The device name the instance sees it as, e.g. `/dev/sdf`.
+    pub device: String,
+    /// `attaching`, `attached`, `detaching`, `detached`, `busy`.
+    pub state: String,
 }

@@ -1,9 +1,11 @@
 //! `nodectl deploy`.
 
 use super::{aws_options, load_plan_with, secret_from_stdin};
-use crate::cli::{DeployArgs, GlobalArgs};
+use crate::cli::{DeployArgs, GlobalArgs, UpgradeArgs};
 use crate::error::{Error, Result};
+use crate::ops::lookup::ImageChoice;
 use crate::ops::{self, deploy::Request};
+use crate::plan::{Plan, StackSpec};
 use crate::printer::Printer;
 use crate::stack::deploy::{DeployOptions, Method};
 use crate::template;
@@ -43,34 +45,10 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
             ),
         ));
     }
-    super::print_warnings(&plan, printer);
-    // Every offline check that can still fail, reported together before any AWS request.
-    let mut issues = Vec::new();
-    if let Err(Error::Config(found)) = plan.require_account() {
-        issues.extend(found);
-    }
-    if !args.no_execute {
-        for secret in selected.iter().filter_map(|stack| stack.node_secret()) {
-            if let Err(Error::Config(found)) = secret.content.check() {
-                issues.extend(found);
-            }
-        }
-    }
-    if !issues.is_empty() {
-        return Err(Error::Config(issues));
-    }
+    preflight(&plan, &selected, args.no_execute, args.skip_checks, printer)?;
     if let Some(path) = &args.outputs_file {
         // A file that cannot take the outputs is reported before any stack is touched.
         crate::stack::outputs::check_file(path)?;
-    }
-    for stack in &selected {
-        template::check_size(&stack.name, stack.template.body())?;
-    }
-    super::check::before_deploy(&plan, &selected, args.skip_checks, printer)?;
-    if selected.iter().any(|stack| stack.node_secret().is_some()) {
-        for note in &plan.notes {
-            printer.info(&format!("note: {note}"));
-        }
     }
     let session = ops::connect(aws_options(global), &plan).await?;
     let mut engine = session.engine(printer, args.timeout);
@@ -86,9 +64,127 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
             termination_protection: args.termination_protection,
         },
         outputs_file: args.outputs_file.clone(),
+        image: ImageChoice::Keep,
     };
     let report =
         ops::deploy::deploy(&session, &engine, printer, &plan, &selected, &request).await?;
     printer.report(&report);
+    Ok(())
+}
+
+/// Moves the selected node stacks to a new AMI through change sets that keep each node's
+/// data volume; see `nodectl upgrade --help`. Errors: a selected stack is not a node stack or
+/// is not deployed, or as `deploy`.
+pub(super) async fn upgrade(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &UpgradeArgs,
+) -> Result<()> {
+    let plan = load_plan_with(global, printer, Default::default(), false)?;
+    let selected: Vec<&StackSpec> = match &args.node {
+        Some(name) => vec![plan
+            .node(name)
+            .ok_or_else(|| super::destroy::unknown_node(&plan, name))?],
+        None if args.stacks.is_empty() => plan
+            .stacks
+            .iter()
+            .filter(|stack| stack.node_secret().is_some())
+            .collect(),
+        None => plan.select(&args.stacks)?,
+    };
+    if let Some(shared) = selected.iter().find(|stack| stack.node_secret().is_none()) {
+        return Err(Error::usage(
+            format!(
+                "`{}` is not a node stack: `upgrade` moves node instances to a new AMI",
+                shared.id
+            ),
+            "deploy a shared stack with `nodectl deploy`",
+        ));
+    }
+    if args.no_execute && selected.len() > 1 {
+        return Err(Error::usage(
+            "--no-execute works on one node at a time",
+            "name one node with --node NAME",
+        ));
+    }
+    preflight(&plan, &selected, args.no_execute, false, printer)?;
+    if let Some(path) = &args.outputs_file {
+        crate::stack::outputs::check_file(path)?;
+    }
+    let session = ops::connect(aws_options(global), &plan).await?;
+    let mut engine = session.engine(printer, args.timeout);
+    engine.role_arn = args.role_arn.clone();
+    for stack in &selected {
+        let deployed = engine.describe_for(&stack.name, "upgrade").await?;
+        if deployed.is_none_or(|info| info.status == "REVIEW_IN_PROGRESS") {
+            return Err(Error::usage(
+                format!(
+                    "node stack `{}` is not deployed in `{}`: there is nothing to upgrade",
+                    stack.name, plan.region
+                ),
+                format!(
+                    "deploy it with `nodectl deploy {}`; a new node gets the latest AMI",
+                    stack.id
+                ),
+            ));
+        }
+    }
+    let request = Request {
+        concurrency: usize::from(args.concurrency),
+        options: DeployOptions {
+            // The preview is what makes a replacement safe: never without a change set.
+            method: Method::ChangeSet,
+            yes: args.yes,
+            no_execute: args.no_execute,
+            account: session.account.clone(),
+            termination_protection: false,
+        },
+        outputs_file: args.outputs_file.clone(),
+        image: match &args.image {
+            Some(ami) => ImageChoice::Given(ami.clone()),
+            None => ImageChoice::Latest,
+        },
+    };
+    let report =
+        ops::deploy::deploy(&session, &engine, printer, &plan, &selected, &request).await?;
+    printer.report(&report);
+    Ok(())
+}
+
+/// The offline checks of `deploy` and `upgrade`, all reported together before any AWS
+/// request: the blueprint's warnings, the account, each node's secret, template sizes, the
+/// rules (unless `skip_checks`), then the notes of what the nodes will run.
+fn preflight(
+    plan: &Plan,
+    selected: &[&StackSpec],
+    no_execute: bool,
+    skip_checks: bool,
+    printer: &Printer,
+) -> Result<()> {
+    super::print_warnings(plan, printer);
+    // Every offline check that can still fail, reported together before any AWS request.
+    let mut issues = Vec::new();
+    if let Err(Error::Config(found)) = plan.require_account() {
+        issues.extend(found);
+    }
+    if !no_execute {
+        for secret in selected.iter().filter_map(|stack| stack.node_secret()) {
+            if let Err(Error::Config(found)) = secret.content.check() {
+                issues.extend(found);
+            }
+        }
+    }
+    if !issues.is_empty() {
+        return Err(Error::Config(issues));
+    }
+    for stack in selected {
+        template::check_size(&stack.name, stack.template.body())?;
+    }
+    super::check::before_deploy(plan, selected, skip_checks, printer)?;
+    if selected.iter().any(|stack| stack.node_secret().is_some()) {
+        for note in &plan.notes {
+            printer.info(&format!("note: {note}"));
+        }
+    }
     Ok(())
 }

@@ -37,6 +37,7 @@ pub(crate) async fn dispatch(cli: &Cli, printer: &Printer) -> Result<()> {
             render::run(&cli.global, printer, stacks, out_dir.as_deref())
         }
         Command::Deploy(args) => deploy::run(&cli.global, printer, args).await,
+        Command::Upgrade(args) => deploy::upgrade(&cli.global, printer, args).await,
         Command::Destroy(args) => destroy::run(&cli.global, printer, args).await,
         Command::Outputs => inspect::outputs(&cli.global, printer).await,
         Command::Status(args) => node::status(&cli.global, printer, args).await,

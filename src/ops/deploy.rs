@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{lookup, Report, Session};
+use super::{lookup, replace, Report, Session};
 use crate::aws::cloudformation::ChangeRow;
 use crate::aws::ec2::Ec2;
 use crate::aws::secretsmanager::SecretsManager;
@@ -91,6 +91,17 @@ pub struct Request {
     pub outputs_file: Option<PathBuf>,
     /// `--concurrency`: node stacks deployed at once (with `--yes` or `--method direct`).
     pub concurrency: usize,
+    /// Which AMI the node stacks run: the deployed one (deploy) or a new one (`upgrade`).
+    pub image: lookup::ImageChoice,
+}
+
+/// What a deploy needs to keep a node's data volume when the instance is replaced
+/// ([`replace`]).
+pub struct Keeper<'a> {
+    /// The EC2 client.
+    pub ec2: &'a Ec2,
+    /// What the data volume holds (the blueprint's `dataVolumeHolds` fact), for the preview.
+    pub holds: &'a str,
 }
 
 /// Deploys `selected` (stacks of `plan`, in deploy order). Before any change: every
@@ -136,6 +147,12 @@ pub async fn deploy(
         client: SecretsManager::new(&session.sdk),
         region: plan.region.clone(),
     };
+    let clients = Clients {
+        ec2: &ec2,
+        ssm: &ssm,
+        writer: &writer,
+        holds: plan.facts.data_volume_holds.as_str(),
+    };
     let mut outputs = Map::new();
     // The shared stacks first, one by one: a failure stops the deploy (the nodes need them).
     let (nodes, shared): (Vec<&StackSpec>, Vec<&StackSpec>) = selected
@@ -143,7 +160,7 @@ pub async fn deploy(
         .copied()
         .partition(|stack| stack.node_secret().is_some());
     for stack in shared {
-        match deploy_one(engine, &ec2, &ssm, prompt, &writer, stack, request).await? {
+        match deploy_one(engine, &clients, prompt, stack, request).await? {
             Deployed::Outputs(name, value) => {
                 outputs.insert(name, value);
             }
@@ -161,9 +178,9 @@ pub async fn deploy(
         1
     };
     let mut results = futures_util::stream::iter(nodes.iter().map(|stack| {
-        let (ec2, ssm, writer) = (&ec2, &ssm, &writer);
+        let clients = &clients;
         async move {
-            let result = deploy_one(engine, ec2, ssm, prompt, writer, stack, request).await;
+            let result = deploy_one(engine, clients, prompt, stack, request).await;
             (*stack, result)
         }
     }))
@@ -197,6 +214,15 @@ pub async fn deploy(
     Ok(DeployReport::Outputs(OutputsReport(outputs)))
 }
 
+/// What [`deploy_one`] works with.
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    ec2: &'a Ec2,
+    ssm: &'a crate::aws::ssm::Ssm,
+    writer: &'a SecretWriter,
+    holds: &'a str,
+}
+
 /// What deploying one stack gave.
 enum Deployed {
     /// The stack's name and its outputs (as the outputs file holds them).
@@ -210,15 +236,29 @@ enum Deployed {
 /// file.
 async fn deploy_one(
     engine: &Engine<'_>,
-    ec2: &Ec2,
-    ssm: &crate::aws::ssm::Ssm,
+    clients: &Clients<'_>,
     prompt: &dyn Prompt,
-    writer: &SecretWriter,
     stack: &StackSpec,
     request: &Request,
 ) -> Result<Deployed> {
-    let stack = lookup::resolve(engine, ec2, ssm, stack).await?;
-    match deploy_stack_with(engine, prompt, &stack, &request.options, Some(writer)).await? {
+    let Clients {
+        ec2,
+        ssm,
+        writer,
+        holds,
+    } = *clients;
+    let stack = lookup::resolve(engine, ec2, ssm, stack, &request.image).await?;
+    let keeper = Keeper { ec2, holds };
+    match deploy_stack_with(
+        engine,
+        prompt,
+        &stack,
+        &request.options,
+        Some(writer),
+        Some(&keeper),
+    )
+    .await?
+    {
         DeployResult::Deployed(info) | DeployResult::NoChanges(info) => {
             if request.options.termination_protection && !info.termination_protection {
                 engine
@@ -333,19 +373,21 @@ pub async fn deploy_stack(
     stack: &StackSpec,
     options: &DeployOptions,
 ) -> Result<DeployResult> {
-    deploy_stack_with(engine, prompt, stack, options, None).await
+    deploy_stack_with(engine, prompt, stack, options, None, None).await
 }
 
 /// Deploys one stack: settle it, then through a change set (prepare, confirm through `prompt`
 /// unless `--yes`, write the stack's secrets with `secrets`, execute; `--no-execute` stops
 /// after prepare and writes nothing) or directly (secrets first, no prompt). Nothing is
-/// written before the user confirms; a declined change set is deleted.
+/// written before the user confirms; a declined change set is deleted. With `keeper`, a
+/// change set that replaces the node's instance keeps its data volume ([`replace`]).
 pub async fn deploy_stack_with(
     engine: &Engine<'_>,
     prompt: &dyn Prompt,
     stack: &StackSpec,
     options: &DeployOptions,
     secrets: Option<&SecretWriter>,
+    keeper: Option<&Keeper<'_>>,
 ) -> Result<DeployResult> {
     let existing = engine.settle(stack, options.method).await?;
     let pending = match secrets {
@@ -392,6 +434,28 @@ pub async fn deploy_stack_with(
         }
         Prepared::Ready(change_set) => change_set,
     };
+    let mut replacements = Vec::new();
+    if let Some(keeper) = keeper.filter(|_| !change_set.creating) {
+        for row in replace::replaced_instances(&change_set.rows) {
+            match replace::plan(engine, keeper.ec2, &stack.name, row).await {
+                Ok(Some(found)) => {
+                    for line in replace::preview(&found, keeper.holds) {
+                        engine.observer.note(&line);
+                    }
+                    replacements.push(found);
+                }
+                Ok(None) => engine.observer.warn(&format!(
+                    "instance `{}` of stack `{}` is replaced; it has no EBS data volume, so \
+                     what its instance-store disk holds is lost",
+                    row.logical_id, stack.name
+                )),
+                Err(err) => {
+                    engine.discard(&change_set).await;
+                    return Err(err);
+                }
+            }
+        }
+    }
     if options.no_execute {
         engine.observer.note(&format!(
             "change set left for review, not executed; execute it with `aws cloudformation \
@@ -427,5 +491,41 @@ pub async fn deploy_stack_with(
             return Err(err);
         }
     }
-    engine.execute(stack, &change_set).await
+    let Some(keeper) = keeper.filter(|_| !replacements.is_empty()) else {
+        return engine.execute(stack, &change_set).await;
+    };
+    let mut snapshots = Vec::new();
+    for replacement in &replacements {
+        match replace::prepare(engine, keeper.ec2, replacement).await {
+            Ok(snapshot) => snapshots.push(snapshot),
+            Err(err) => {
+                engine.discard(&change_set).await;
+                return Err(err);
+            }
+        }
+    }
+    let result = engine.execute(stack, &change_set).await;
+    if let Err(Error::Interrupted { .. } | Error::Timeout { .. }) = &result {
+        // The operation goes on in CloudFormation: putting the volume back now would race it.
+        for replacement in &replacements {
+            engine.observer.warn(&format!(
+                "instance {} is stopped and data volume {} detached while the update goes on; \
+                 run the same command again once it ends: it moves the volume or gives it \
+                 back",
+                replacement.instance_id, replacement.volume_id
+            ));
+        }
+        return result;
+    }
+    for (replacement, snapshot) in replacements.iter().zip(&snapshots) {
+        if let Err(err) = replace::finish(engine, keeper.ec2, replacement, snapshot).await {
+            // The deploy's own error, if any, says more; this one is said beside it.
+            if result.is_err() {
+                engine.observer.warn(&err.to_string());
+            } else {
+                return Err(err);
+            }
+        }
+    }
+    result
 }

@@ -215,9 +215,9 @@ pub async fn destroy(
         if snapshot {
             let ec2 = Ec2::new(&session.sdk);
             for volume in data.iter().filter(|v| v.stack == info.name) {
-                report
-                    .snapshots
-                    .push(volumes::snapshot(engine, &ec2, volume).await?);
+                report.snapshots.push(
+                    volumes::snapshot(engine, &ec2, volume, volumes::Purpose::Destroy).await?,
+                );
             }
         }
         let left = delete(engine, info).await?;

@@ -34,6 +34,19 @@ impl DefaultVpc {
     }
 }
 
+/// Which AMI a node stack's [`Lookup::Ami`] resolves to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ImageChoice {
+    /// `deploy`: the AMI the deployed stack runs (pinned when it was created), or the latest
+    /// for a new stack. A routine redeploy never replaces a node.
+    #[default]
+    Keep,
+    /// `upgrade`: the latest AMI of the blueprint's public SSM parameter.
+    Latest,
+    /// `upgrade --image ami-...`: this AMI.
+    Given(String),
+}
+
 fn aws_error(action: String, err: AwsError) -> Error {
     let hint = err.generic_hint();
     Error::aws(action, err, hint)
@@ -50,6 +63,7 @@ pub async fn resolve(
     ec2: &Ec2,
     ssm: &Ssm,
     stack: &StackSpec,
+    image: &ImageChoice,
 ) -> Result<StackSpec> {
     let mut resolved = stack.clone();
     if stack.lookups.is_empty() {
@@ -67,7 +81,8 @@ pub async fn resolve(
                     .cloned()
             })
             .collect();
-        if kept.len() == names.len() {
+        let moved = matches!(lookup, Lookup::Ami { .. }) && *image != ImageChoice::Keep;
+        if kept.len() == names.len() && !moved {
             engine.observer.note(&format!(
                 "keeping the {} of the deployed stack `{}`: {}",
                 match lookup {
@@ -91,6 +106,29 @@ pub async fn resolve(
                     vpc.vpc_id, vpc.vpc_cidr, vpc.subnet_id, vpc.availability_zone
                 ));
                 resolved.parameters.extend(vpc.parameters());
+            }
+            Lookup::Ami { parameter } if moved => {
+                let (chosen, why) = match image {
+                    ImageChoice::Given(ami) => (ami.clone(), "--image".to_string()),
+                    _ => (
+                        latest_image(ssm, &engine.region, parameter).await?,
+                        format!("the latest {parameter}"),
+                    ),
+                };
+                let before = match kept.first() {
+                    Some((_, value)) => Some(value.clone()),
+                    None => running_image(engine, ec2, &stack.name, &previous).await?,
+                };
+                engine.observer.note(&match before {
+                    Some(before) if before == chosen => {
+                        format!("stack `{}` runs AMI {chosen} ({why}) already", stack.name)
+                    }
+                    Some(before) => {
+                        format!("stack `{}`: AMI {before} -> {chosen} ({why})", stack.name)
+                    }
+                    None => format!("stack `{}`: AMI {chosen} ({why})", stack.name),
+                });
+                resolved.parameters.push(("ImageId".into(), chosen));
             }
             Lookup::Ami { parameter } => {
                 let image = match running_image(engine, ec2, &stack.name, &previous).await? {

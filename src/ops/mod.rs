@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod logs;
 pub mod lookup;
 pub mod node;
+pub mod replace;
 pub mod volumes;
 
 use std::time::Duration;

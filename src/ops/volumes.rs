@@ -33,6 +33,15 @@ pub struct SnapshotTaken {
     pub snapshot_id: String,
 }
 
+/// Why a snapshot is taken (for its description and for what an error says was left alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `destroy --snapshot`: before the stack and its volume are deleted.
+    Destroy,
+    /// Before a deploy replaces the node's instance (the volume moves to the new one).
+    Replace,
+}
+
 /// How long a snapshot may take before destroy gives up (the stack is then left as it is).
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(6 * 3600);
 
@@ -67,18 +76,27 @@ pub async fn snapshot(
     engine: &Engine<'_>,
     ec2: &Ec2,
     volume: &DataVolume,
+    purpose: Purpose,
 ) -> Result<SnapshotTaken> {
     let tags = vec![
         ("Name".to_string(), format!("{} data", volume.stack)),
         ("nodectl:stack".to_string(), volume.stack.clone()),
     ];
+    let (command, untouched, without) = match purpose {
+        Purpose::Destroy => ("destroy", "was not deleted", "destroy without --snapshot"),
+        Purpose::Replace => (
+            "deploy",
+            "was not changed",
+            "fix the permission: the snapshot is what makes a replacement safe",
+        ),
+    };
     let description = format!(
-        "nodectl destroy: /data of {} ({})",
+        "nodectl {command}: /data of {} ({})",
         volume.stack, volume.volume_id
     );
     let fail = |what: String, hint: &str| {
         Error::usage(
-            format!("{what}; stack `{}` was not deleted", volume.stack),
+            format!("{what}; stack `{}` {untouched}", volume.stack),
             hint.to_string(),
         )
     };
@@ -88,7 +106,7 @@ pub async fn snapshot(
         .map_err(|err| {
             fail(
                 format!("cannot snapshot data volume {}: {err}", volume.volume_id),
-                "check ec2:CreateSnapshot permission, or destroy without --snapshot",
+                format!("check ec2:CreateSnapshot permission, or {without}").as_str(),
             )
         })?;
     engine.observer.note(&format!(
@@ -123,7 +141,7 @@ pub async fn snapshot(
         if poller.timed_out() {
             return Err(fail(
                 format!("snapshot {snapshot_id} did not complete within 6 hours"),
-                "destroy again when it has completed (aws ec2 describe-snapshots)",
+                &format!("run `nodectl {command}` again when it has completed (aws ec2 describe-snapshots)"),
             ));
         }
         poller.sleep().await;
