@@ -167,6 +167,34 @@ fn ctrl_c_exits_130_and_says_cloudformation_goes_on() {
     );
 }
 
+/// Regression: an endpoint that accepts connections and never answers (a black-holed proxy)
+/// hung nodectl for good, since the SDK sets no read timeout. Each attempt now gives up after
+/// 60 s; with one attempt (`NODECTL_MAX_ATTEMPTS=1`) the command fails in about a minute,
+/// naming the request. Full suite only: it takes that minute.
+#[test]
+#[ignore = "full suite: takes the 60 s read timeout"]
+fn an_endpoint_that_never_answers_fails_after_the_read_timeout() {
+    let tripwire = crate::support::Tripwire::new();
+    let mut workspace = Workspace::upstream("123456789012");
+    workspace.set("AWS_ENDPOINT_URL", &tripwire.endpoint);
+    workspace.set("AWS_ACCESS_KEY_ID", "testing");
+    workspace.set("AWS_SECRET_ACCESS_KEY", "testing");
+    let started = std::time::Instant::now();
+    let out = workspace.run_with(
+        &["deploy", "all", "--yes"],
+        &[("NODECTL_MAX_ATTEMPTS", "1")],
+    );
+    let took = started.elapsed();
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("error: "), "{}", out.stderr);
+    assert!(
+        took >= std::time::Duration::from_secs(55) && took < std::time::Duration::from_secs(120),
+        "took {took:?}:\n{}",
+        out.stderr
+    );
+    assert!(tripwire.connections() >= 1);
+}
+
 #[test]
 fn manual_pages_come_from_the_command_line_definitions() {
     let workspace = Workspace::new("");

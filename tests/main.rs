@@ -33,6 +33,7 @@ mod localstack;
 mod moto;
 mod options;
 mod progress;
+mod reapply;
 mod render;
 mod replace;
 mod runtime;

@@ -164,12 +164,11 @@ fn every_upstream_allora_sample_renders() {
         assert_eq!(out.stderr, warnings, "{name}");
         let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let parameters = &all["allora-single-node"]["Parameters"];
-        let config = aws_smithy_types::base64::decode(
+        let config = crate::support::gunzip_base64(
             parameters["OffchainNodeConfig"]["Default"]
                 .as_str()
                 .unwrap(),
-        )
-        .unwrap();
+        );
         let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
         assert_eq!(
             config["worker"][0]["parameters"]["Token"],

@@ -760,3 +760,28 @@ async fn a_refused_stop_leaves_the_node_running_and_the_change_set_unexecuted() 
     assert_eq!(w.attached, Some((OLD.to_string(), "/dev/sdf".to_string())));
     assert_eq!(w.instances[0].1, "running");
 }
+
+/// An instance updated in place (a changed user data: "Some interruptions") is said to be
+/// stopped and started, with its set-up run again; nothing is snapshotted or detached.
+#[tokio::test(start_paused = true)]
+async fn an_in_place_update_says_the_node_is_set_up_again_and_moves_nothing() {
+    let world = world(true);
+    world.lock().unwrap().replaces = false;
+
+    let (result, captured) = deploy(&world, Replacement::False, false, None).await;
+
+    assert!(
+        matches!(result, Ok(DeployResult::Deployed(_))),
+        "{result:?}"
+    );
+    assert_eq!(the_log(&world), ["CloudFormation.ExecuteChangeSet"]);
+    assert!(
+        captured.stderr().contains(&format!(
+            "instance `Instance` of stack `{STACK}` is updated in place: a changed user data or \
+             instance type stops and starts it, and at that boot the node's set-up runs again \
+             with the new settings (/data kept)"
+        )),
+        "{}",
+        captured.stderr()
+    );
+}

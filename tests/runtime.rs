@@ -100,8 +100,7 @@ fn the_offchain_runtime_keeps_its_config_and_port() {
         parameter(&template, "OffchainNodeImage"),
         "alloranetwork/allora-offchain-node:v0.12.0"
     );
-    let config =
-        aws_smithy_types::base64::decode(parameter(&template, "OffchainNodeConfig")).unwrap();
+    let config = crate::support::gunzip_base64(&parameter(&template, "OffchainNodeConfig"));
     let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
     // v0.12.0 takes the v0.9+ schema: a chain id and endpoint lists.
     assert_eq!(config["wallet"]["chainId"], "allora-testnet-1");

@@ -25,7 +25,7 @@ const WORKER: &str = r#"{"sdk":"1.3.0","api":"factory","network":"testnet","chai
 /// The public MODEL_ENV_VARS lines as nodectl writes them (`NAME=<JSON string>`).
 const MODEL_ENV: &str = "TOKEN=\"ETH\"\nTIMEFRAME=\"4h \\\"quoted\\\"\"\n";
 
-fn sdk() -> UserData {
+pub(crate) fn sdk() -> UserData {
     UserData {
         blueprint: "allora",
         file: "user-data-sdk.sh",

@@ -54,10 +54,18 @@ pub async fn load(options: &AwsOptions) -> SdkConfig {
     let retry = RetryConfig::standard()
         .with_max_attempts(options.max_attempts.max(1))
         .with_max_backoff(Duration::from_secs(15));
+    // No call of nodectl's takes long to answer: an endpoint that accepts and never answers (a
+    // black-holed proxy) fails the attempt after a minute, and is retried, instead of hanging
+    // the command (the SDK sets no read timeout by default).
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(Duration::from_secs(60))
+        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client.clone())
         .region(Region::new(options.region.clone()))
-        .retry_config(retry);
+        .retry_config(retry)
+        .timeout_config(timeouts);
     if let Some(profile) = &options.profile {
         // An explicit profile beats credentials in the environment, as `aws --profile` does
         // (the default chain would try AWS_ACCESS_KEY_ID first): its own provider, which

@@ -436,6 +436,9 @@ pub async fn deploy_stack_with(
     };
     let mut replacements = Vec::new();
     if let Some(keeper) = keeper.filter(|_| !change_set.creating) {
+        for line in replace::in_place_notes(&change_set.rows, &stack.name) {
+            engine.observer.note(&line);
+        }
         for row in replace::replaced_instances(&change_set.rows) {
             match replace::plan(engine, keeper.ec2, &stack.name, row).await {
                 Ok(Some(found)) => {

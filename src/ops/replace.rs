@@ -64,6 +64,27 @@ pub fn replaced_instances(rows: &[ChangeRow]) -> Vec<&ChangeRow> {
         .collect()
 }
 
+/// The line shown for instance rows updated in place (`Replacement` `False`): CloudFormation
+/// stops and starts the instance for a changed user data or instance type, and the user data's
+/// per-boot script (`templates/shared/prelude.sh`) runs the changed user data again at that boot.
+pub fn in_place_notes(rows: &[ChangeRow], stack: &str) -> Vec<String> {
+    rows.iter()
+        .filter(|row| {
+            row.resource_type == "AWS::EC2::Instance"
+                && row.action == "Modify"
+                && row.replacement == "False"
+        })
+        .map(|row| {
+            format!(
+                "instance `{}` of stack `{stack}` is updated in place: a changed user data or \
+                 instance type stops and starts it, and at that boot the node's set-up runs \
+                 again with the new settings (/data kept)",
+                row.logical_id
+            )
+        })
+        .collect()
+}
+
 /// What replacing the instance of `row` in the deployed stack `stack` means for its data:
 /// `Some` when the stack has an EBS data volume to keep, `None` when it has none (an
 /// instance-store node: its disk is erased, as on any stop). Errors: DescribeStackResources or

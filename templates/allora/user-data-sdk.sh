@@ -17,12 +17,15 @@ MODEL_REPO='${ModelRepo}'
 MODEL_REPO_REF='${ModelRepoRef}'
 MODEL_ENV_B64='${ModelEnv}'
 LOG_GROUP='${WorkerLogGroupName}'
-WORKER_UID=10002 # allora-sdk-worker, the service's user
-ROOT=$(printenv NODECTL_ROOT || true) # empty on the instance
-WORKER_DIR=$ROOT/data/allora-sdk-worker # the model code, the service's working directory
-APP_DIR=$ROOT/opt/allora-sdk-worker     # the virtual environment and sdk-worker.py
+# WORKER_UID: allora-sdk-worker, the service's user. ROOT: empty on the instance. WORKER_DIR: the
+# model code, the service's working directory. APP_DIR: the virtual environment and
+# sdk-worker.py. RUN_DIR: the service's RuntimeDirectory (tmpfs, gone when it stops).
+WORKER_UID=10002
+ROOT=$(printenv NODECTL_ROOT || true)
+WORKER_DIR=$ROOT/data/allora-sdk-worker
+APP_DIR=$ROOT/opt/allora-sdk-worker
 CONF=$ROOT/etc/allora-sdk-worker/worker.json
-RUN_DIR=$ROOT/run/allora-sdk-worker # the service's RuntimeDirectory (tmpfs, gone when it stops)
+RUN_DIR=$ROOT/run/allora-sdk-worker
 
 # nodectl:include prelude.sh
 # nodectl:include node-secret.sh
@@ -175,7 +178,7 @@ systemctl enable --now allora-sdk-worker-metrics.timer
 
 # 7. Start: systemctl returns once the worker has checked the chain id (READY=1), or fails.
 log "starting allora-sdk-worker.service"
-systemctl start allora-sdk-worker.service || {
+systemctl restart allora-sdk-worker.service || {
   journalctl -u allora-sdk-worker.service -n 20 --no-pager || true
   fail "allora-sdk-worker.service did not start: wrong network, no wallet, or the model failed to import? (journalctl -u allora-sdk-worker)"
 }

@@ -82,7 +82,7 @@ write_node_config() (
   secret=$(mktemp "$RUN_DIR/.secret.XXXXXX")
   trap 'rm -f "$secret" "$RUN_DIR/config.json.new" "$RUN_DIR/model.env.new"' EXIT
   fetch_node_secret
-  printf '%s' "$NODE_CONFIG_B64" | base64 -d |
+  printf '%s' "$NODE_CONFIG_B64" | base64 -d | gunzip |
     jq --slurpfile sec "$secret" --arg s "$STACK_NAME" \
       '.wallet.addressRestoreMnemonic = $sec[0][$s].mnemonic' >"$RUN_DIR/config.json.new"
   {
@@ -208,7 +208,7 @@ systemctl enable --now allora-node-metrics.timer
 # 20 minutes in all, within the PT30M CreationPolicy.
 deadline=$((SECONDS + 1200))
 log "starting allora-node.service (docker compose up --build)"
-systemctl start allora-node.service ||
+systemctl restart allora-node.service ||
   fail "allora-node.service failed: build error or unhealthy inference server? (journalctl -u allora-node)"
 while :; do
   missing=""

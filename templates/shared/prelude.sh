@@ -1,12 +1,15 @@
 # shared/prelude.sh (needs STACK_NAME, REGION)
+REAPPLY=$(printenv NODECTL_REAPPLY || true)
 log() {
   echo "[nodectl-user-data $(date -u +%Y-%m-%dT%H:%M:%SZ)] $*"
 }
 
 # Signals the Instance's CreationPolicy: $1 0 (success) or 1, $2 the reason. SignalResource has no
 # reason field: it travels as the UniqueId (shown in the failure event; 64 of A-Za-z0-9._:/=-).
+# A re-apply (below) has nothing to signal.
 signal() {
   local code=$1 reason=$2 status=SUCCESS id
+  [ -z "$REAPPLY" ] || return "$code"
   id=$(cloud-init query instance_id 2>/dev/null || hostname)
   if [ "$code" != 0 ]; then
     status=FAILURE
@@ -45,3 +48,22 @@ retry() {
     sleep 15
   done
 }
+
+# Re-apply: CloudFormation applies changed user data by stopping and starting the instance, and
+# cloud-init runs user data at the first boot only. At each later boot this runs the instance's
+# user data again (NODECTL_REAPPLY=1) when it differs from the last applied; on failure, again at
+# the next boot. The services are restarted, /data is kept.
+if [ -z "$REAPPLY" ]; then
+  h=/var/lib/cloud/scripts/per-boot
+  mkdir -p $h
+  h=$h/nodectl-reapply
+  cat >$h <<'EOF'
+#!/bin/bash
+u=/var/lib/nodectl-user-data i=http://169.254.169.254/latest
+[ -e $u ] || cp /var/lib/cloud/instance/user-data.txt $u
+t=$(curl -sfX PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' $i/api/token) &&
+  curl -sfH "X-aws-ec2-metadata-token: $t" -o $u.n $i/user-data || exit 0
+cmp -s $u $u.n || { NODECTL_REAPPLY=1 bash $u.n && mv $u.n $u; }
+EOF
+  chmod 755 $h
+fi

@@ -172,7 +172,8 @@ systemctl daemon-reload
 log "pulling $EDGE_IMAGE"
 retry docker pull -q "$EDGE_IMAGE"
 systemctl enable --now theta-edge-metrics.timer
-systemctl enable --now theta-edge-node.service || fail "theta-edge-node does not start (journalctl -u theta-edge-node)"
+systemctl enable theta-edge-node.service
+systemctl restart theta-edge-node.service || fail "theta-edge-node does not start (journalctl -u theta-edge-node)"
 
 # Wait for the edge core (upstream: about 10 minutes), 25 minutes at most (PT45M CreationPolicy).
 deadline=$((SECONDS + 1500))

@@ -756,3 +756,15 @@ pub fn describe_instance(
         .unwrap();
     reservations.reservations()[0].instances()[0].clone()
 }
+
+/// What `base64 -d | gunzip` makes of `text` (a parameter nodectl compresses for the user
+/// data, such as `OffchainNodeConfig`).
+pub fn gunzip_base64(text: &str) -> Vec<u8> {
+    use std::io::Read;
+    let compressed = aws_smithy_types::base64::decode(text).expect("base64");
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(compressed.as_slice())
+        .read_to_end(&mut out)
+        .expect("gzip");
+    out
+}

@@ -155,7 +155,8 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
     let (offchain_config, sdk_worker, submit) = match &node.sdk {
         Some(sdk) => (base64(&empty), base64(&sdk.to_json()), true),
         None => (
-            base64(&node.offchain_config),
+            // gzip first: the user data carries it, within EC2's 16 KB.
+            crate::template::gzip_base64(node.offchain_config.to_string().as_bytes()),
             base64(&empty),
             // The config.json the node runs with decides (`wallet.submitTx`).
             node.offchain_config["wallet"]["submitTx"]
