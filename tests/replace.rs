@@ -693,7 +693,14 @@ async fn a_conditional_replacement_that_does_not_happen_restores_the_node() {
     let world = world(true);
     world.lock().unwrap().replaces = false;
 
-    let (result, _captured) = deploy(&world, Replacement::Conditional, false, None).await;
+    let (result, captured) = deploy(&world, Replacement::Conditional, false, None).await;
+    assert!(
+        captured.stderr().contains(&format!(
+            "instance {OLD} may be replaced, data volume {VOLUME} kept"
+        )),
+        "{}",
+        captured.stderr()
+    );
 
     assert!(
         matches!(result, Ok(DeployResult::Deployed(_))),

@@ -50,6 +50,8 @@ pub struct Replacement {
     pub volume_id: String,
     /// The device the volume is attached as (`/dev/sdf`).
     pub device: String,
+    /// The change set says `Conditional`: CloudFormation may or may not replace it.
+    pub conditional: bool,
 }
 
 /// The instance rows of a change set that replace it (`Replacement` `True`, or `Conditional`:
@@ -130,6 +132,7 @@ pub async fn plan(
         instance_id: instance.physical_id.clone(),
         volume_id: volume.volume_id,
         device,
+        conditional: row.replacement == "Conditional",
     }))
 }
 
@@ -143,8 +146,14 @@ pub fn preview(replacement: &Replacement, holds: &str) -> Vec<String> {
     };
     vec![
         format!(
-            "instance {} replaced, data volume {} kept{holds}",
-            replacement.instance_id, replacement.volume_id
+            "instance {} {}replaced, data volume {} kept{holds}",
+            replacement.instance_id,
+            if replacement.conditional {
+                "may be "
+            } else {
+                ""
+            },
+            replacement.volume_id
         ),
         format!(
             "before the change set runs, nodectl snapshots {}, stops {} and detaches the volume; \
