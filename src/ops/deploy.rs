@@ -177,10 +177,21 @@ pub async fn deploy(
     } else {
         1
     };
+    // Node stacks waited for at once share one polling budget (`PollConfig::shared_by`).
+    let fleet_engine = Engine {
+        cfn: engine.cfn.clone(),
+        observer: engine.observer,
+        region: engine.region.clone(),
+        poll: engine.poll.shared_by(concurrency.min(nodes.len())),
+        timeout: engine.timeout,
+        role_arn: engine.role_arn.clone(),
+        disable_rollback: engine.disable_rollback,
+    };
+    let fleet_engine = &fleet_engine;
     let mut results = futures_util::stream::iter(nodes.iter().map(|stack| {
         let clients = &clients;
         async move {
-            let result = deploy_one(engine, clients, prompt, stack, request).await;
+            let result = deploy_one(fleet_engine, clients, prompt, stack, request).await;
             (*stack, result)
         }
     }))
