@@ -136,6 +136,11 @@ fn upgrade_leaves_a_current_node_alone_and_moves_one_to_a_given_ami() {
     );
     assert!(read_json(&workspace.path("out.json"))[stack].is_object());
 
+    // A node on the latest image: `status` has nothing to say about images.
+    let out = workspace.run(&["status", "--stacks-only"]);
+    out.success();
+    assert!(!out.stderr.contains("the latest"), "{}", out.stderr);
+
     let out = workspace.run(&["upgrade", "--image", &other, "--yes"]);
     out.success();
     assert!(
@@ -147,6 +152,18 @@ fn upgrade_leaves_a_current_node_alone_and_moves_one_to_a_given_ami() {
     );
     assert!(out.stderr.contains("creating change set"), "{}", out.stderr);
     assert_eq!(image_of(), other);
+    // `status` says the node no longer runs the latest image, and how to move it.
+    let out = workspace.run(&["status", "--stacks-only"]);
+    out.success();
+    assert!(
+        out.stderr.contains(&format!(
+            "note: stack `{stack}` runs AMI {other}; the latest \
+             /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64 is {latest}: \
+             `nodectl upgrade --node single-node` moves it, keeping its data\n"
+        )),
+        "{}",
+        out.stderr
+    );
     // The template CloudFormation holds is the same: only the parameter moved.
     let template = rt
         .block_on(
@@ -193,6 +210,11 @@ fn upgrade_replaces_the_instance_on_localstack() {
         .find(|id| *id != current && matches!(id.len(), 12 | 21))
         .expect("LocalStack knows another x86_64 image")
         .to_string();
+
+    // A node on the latest image: `status` has nothing to say about images.
+    let out = workspace.run(&["status", "--stacks-only"]);
+    out.success();
+    assert!(!out.stderr.contains("the latest"), "{}", out.stderr);
 
     let out = workspace.run(&["upgrade", "--image", &other, "--yes"]);
     out.success();

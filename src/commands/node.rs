@@ -45,6 +45,10 @@ pub(super) async fn status(
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
     let mut report = ops::inspect::status(&engine, &plan).await?;
+    let ssm = crate::aws::ssm::Ssm::new(&session.sdk);
+    for line in ops::lookup::newer_images(&engine, &ssm, &nodes).await {
+        printer.info(&format!("note: {line}"));
+    }
     if !args.stacks_only {
         let blueprint = crate::blueprint::find(plan.blueprint);
         let ops = NodeOps::new(&session, printer);

@@ -154,6 +154,53 @@ pub async fn resolve(
     Ok(resolved)
 }
 
+/// For each deployed node stack of `stacks` whose pinned AMI (its `ImageId` parameter) is not
+/// the latest of its blueprint's public SSM parameter: a line saying so and how to move it
+/// (`nodectl upgrade`), for `status`. A parameter is read once; a read that fails leaves its
+/// stacks out (said at debug level): this is advice, never an error.
+pub async fn newer_images(engine: &Engine<'_>, ssm: &Ssm, stacks: &[&StackSpec]) -> Vec<String> {
+    let mut latest: Vec<(&str, Option<String>)> = Vec::new();
+    let mut lines = Vec::new();
+    for stack in stacks {
+        let Some(parameter) = stack.lookups.iter().find_map(|lookup| match lookup {
+            Lookup::Ami { parameter } => Some(parameter.as_str()),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let pinned = match engine.cfn.parameters(&stack.name).await {
+            Ok(Some((_, parameters))) => parameters
+                .into_iter()
+                .find(|(key, value)| key == "ImageId" && !value.is_empty())
+                .map(|(_, value)| value),
+            _ => None,
+        };
+        let Some(pinned) = pinned else { continue };
+        let newest = match latest.iter().find(|(known, _)| *known == parameter) {
+            Some((_, image)) => image.clone(),
+            None => {
+                let image = match ssm.parameter(parameter).await {
+                    Ok(image) => image,
+                    Err(err) => {
+                        tracing::debug!("cannot read {parameter}: {err}");
+                        None
+                    }
+                };
+                latest.push((parameter, image.clone()));
+                image
+            }
+        };
+        if let Some(newest) = newest.filter(|newest| *newest != pinned) {
+            lines.push(format!(
+                "stack `{}` runs AMI {pinned}; the latest {parameter} is {newest}: `nodectl \
+                 upgrade --node {}` moves it, keeping its data",
+                stack.name, stack.id
+            ));
+        }
+    }
+    lines
+}
+
 /// The AMI the instance of the deployed stack `name` runs, for a stack deployed before its
 /// AMI was a parameter of its own (`previous` has no `ImageId`); `None` for a new stack.
 async fn running_image(
