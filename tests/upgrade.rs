@@ -26,6 +26,13 @@ fn upgrade_refuses_what_it_cannot_do_before_any_request() {
         "{}",
         out.stderr
     );
+    // `all` is every node stack, not the shared one: it goes on to the account check.
+    let out = workspace.run(&["upgrade", "all"]);
+    assert!(
+        !out.stderr.contains("is not a node stack"),
+        "{}",
+        out.stderr
+    );
     let out = workspace.run(&["upgrade", "--node", "nope"]);
     out.expect_code(1);
     assert!(

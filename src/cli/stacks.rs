@@ -144,8 +144,8 @@ pub(crate) struct DestroyArgs {
 /// Arguments of `upgrade`.
 #[derive(Debug, Args)]
 pub(crate) struct UpgradeArgs {
-    /// Which node stacks, by id (`single-node`, or in a fleet `single-node-beta`); default:
-    /// every node stack.
+    /// Which node stacks, by id (`single-node`, or in a fleet `single-node-beta`); default and
+    /// `all`: every node stack.
     #[arg(value_name = "STACK", value_parser = stack_ids())]
     pub stacks: Vec<String>,
 

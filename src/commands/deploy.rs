@@ -85,11 +85,13 @@ pub(super) async fn upgrade(
         Some(name) => vec![plan
             .node(name)
             .ok_or_else(|| super::destroy::unknown_node(&plan, name))?],
-        None if args.stacks.is_empty() => plan
-            .stacks
-            .iter()
-            .filter(|stack| stack.node_secret().is_some())
-            .collect(),
+        // `all`: every node stack (the shared stacks have no instance to move).
+        None if args.stacks.is_empty() || args.stacks.iter().any(|id| id == crate::plan::ALL) => {
+            plan.stacks
+                .iter()
+                .filter(|stack| stack.node_secret().is_some())
+                .collect()
+        }
         None => plan.select(&args.stacks)?,
     };
     if let Some(shared) = selected.iter().find(|stack| stack.node_secret().is_none()) {
