@@ -52,14 +52,20 @@ fn upgrade_refuses_what_it_cannot_do_before_any_request() {
     );
 }
 
+/// The Theta sample (its node in the default VPC, which moto can delete) on `emulator`.
+fn theta_on(emulator: &Emulator) -> Workspace {
+    let mut workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(emulator);
+    workspace.set("EDGE_NODE_PASSWORD", "a-long-enough-password");
+    workspace
+}
+
 /// A node that is not deployed has nothing to upgrade: said after the account check, with
 /// the command that deploys it; nothing is created.
 #[test]
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn upgrade_of_a_node_that_is_not_deployed_is_refused() {
     let emulator = Emulator::moto();
-    let mut workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
-    workspace.set("EDGE_NODE_PASSWORD", "a-long-enough-password");
+    let workspace = theta_on(&emulator);
     let out = workspace.run(&["upgrade", "--yes"]);
     out.expect_code(1);
     assert!(
@@ -82,8 +88,7 @@ fn upgrade_of_a_node_that_is_not_deployed_is_refused() {
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
 fn upgrade_leaves_a_current_node_alone_and_moves_one_to_a_given_ami() {
     let emulator = Emulator::moto();
-    let mut workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(&emulator);
-    workspace.set("EDGE_NODE_PASSWORD", "a-long-enough-password");
+    let workspace = theta_on(&emulator);
     let out = workspace.run(&["deploy", "all", "--yes", "--method", "direct"]);
     out.success();
     let stack = "theta-edge-single-node-mainnet";
