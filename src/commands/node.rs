@@ -45,11 +45,13 @@ pub(super) async fn status(
     let session = ops::connect(aws_options(global), &plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
     let mut report = ops::inspect::status(&engine, &plan).await?;
-    let ssm = crate::aws::ssm::Ssm::new(&session.sdk);
-    for line in ops::lookup::newer_images(&engine, &ssm, &nodes).await {
-        printer.info(&format!("note: {line}"));
-    }
     if !args.stacks_only {
+        // Whether each node runs the latest image (Parameter Store): part of the node, so
+        // --stacks-only stays CloudFormation only.
+        let ssm = crate::aws::ssm::Ssm::new(&session.sdk);
+        for line in ops::lookup::newer_images(&engine, &ssm, &nodes).await {
+            printer.info(&format!("note: {line}"));
+        }
         let blueprint = crate::blueprint::find(plan.blueprint);
         let ops = NodeOps::new(&session, printer);
         let readable: Vec<_> = nodes
