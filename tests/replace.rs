@@ -83,6 +83,12 @@ struct World {
     update_succeeds: bool,
     /// Whether the change set's replacement happens (a `Conditional` one may not).
     replaces: bool,
+    /// A stopping instance never reaches `stopped`.
+    stuck_stopping: bool,
+    /// The update never ends (the stack stays `UPDATE_IN_PROGRESS`).
+    update_hangs: bool,
+    /// The engine's `--timeout`.
+    timeout: Option<Duration>,
     /// Every call, `Service.Operation args`.
     log: Vec<String>,
 }
@@ -95,6 +101,9 @@ fn world(update_succeeds: bool) -> Shared {
         attached: Some((OLD.into(), "/dev/sdf".into())),
         update_succeeds,
         replaces: true,
+        stuck_stopping: false,
+        update_hangs: false,
+        timeout: None,
         log: Vec::new(),
     }))
 }
@@ -151,7 +160,9 @@ fn ec2_rules(world: &Shared, stop_refused: bool) -> Vec<Rule> {
                 .map(|(_, s)| s.clone())
                 .unwrap_or_else(|| "terminated".into());
             // A stop or start is seen in progress once, then done.
+            let stuck = w.lock().unwrap().stuck_stopping;
             let settled = match state.as_str() {
+                "stopping" if stuck => None,
                 "stopping" => Some("stopped"),
                 "pending" => Some("running"),
                 _ => None,
@@ -438,7 +449,9 @@ fn cfn_rules(world: &Shared, replacement: Replacement) -> Vec<Rule> {
         .match_requests(|r| r.stack_name() == Some(STACK_ID))
         .then_compute_output(move |_| {
             let w = w.lock().unwrap();
-            stack(if w.update_succeeds {
+            stack(if w.update_hangs {
+                "UPDATE_IN_PROGRESS"
+            } else if w.update_succeeds {
                 "UPDATE_COMPLETE"
             } else {
                 "UPDATE_ROLLBACK_COMPLETE"
@@ -542,7 +555,7 @@ async fn deploy_with(
         role_arn: None,
         disable_rollback: false,
         poll: PollConfig::CDK,
-        timeout: None,
+        timeout: world.lock().unwrap().timeout,
     };
     let options = DeployOptions {
         method: Method::ChangeSet,
@@ -787,6 +800,69 @@ async fn an_in_place_update_says_the_node_is_set_up_again_and_moves_nothing() {
             "instance `Instance` of stack `{STACK}` is updated in place: a changed user data or \
              instance type stops and starts it, and at that boot the node's set-up runs again \
              with the new settings (/data kept)"
+        )),
+        "{}",
+        captured.stderr()
+    );
+}
+
+/// An old instance that never stops: after 15 minutes the deploy gives up before the change
+/// set runs, saying what it waited for and that running it again resumes; the change set is
+/// deleted and the instance is left stopping (EC2 finishes it).
+#[tokio::test(start_paused = true)]
+async fn an_instance_that_never_stops_is_given_up_on_before_the_change_set_runs() {
+    let world = world(true);
+    world.lock().unwrap().stuck_stopping = true;
+
+    let (result, _captured) = deploy(&world, Replacement::True, false, None).await;
+
+    let err = result.expect_err("the wait times out");
+    let (message, hint) = err.reports().into_iter().next().unwrap();
+    assert_eq!(
+        message,
+        format!("stack `{STACK}`: waited 15 minutes for \"instance stopped\" ({OLD}, {VOLUME})")
+    );
+    assert_eq!(
+        hint.as_deref(),
+        Some(
+            "look at the instance and volume in the EC2 console; run the deploy again once \
+             they are stopped/available (every step is resumed)"
+        )
+    );
+    let log = the_log(&world);
+    assert!(
+        !log.iter().any(|l| l == "CloudFormation.ExecuteChangeSet"),
+        "{log:?}"
+    );
+    assert_eq!(log.last().unwrap(), "CloudFormation.DeleteChangeSet");
+}
+
+/// `--timeout` elapses while the replacement update goes on: nodectl does not touch the
+/// volume (CloudFormation may be attaching it to the new instance) and says what state the
+/// node is in and to run the command again once the update ends.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_during_the_update_leaves_the_volume_alone_and_says_so() {
+    let world = world(true);
+    {
+        let mut w = world.lock().unwrap();
+        w.update_hangs = true;
+        w.timeout = Some(Duration::from_secs(600));
+    }
+
+    let (result, captured) = deploy(&world, Replacement::True, false, None).await;
+
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    let log = the_log(&world);
+    assert_eq!(
+        log.last().unwrap(),
+        "CloudFormation.ExecuteChangeSet",
+        "{log:?}"
+    );
+    assert!(
+        captured.stderr().contains(&format!(
+            "warning: instance {OLD} is stopped and data volume {VOLUME} detached while the \
+             update goes on; run the same command again once it ends: it moves the volume or \
+             gives it back\n"
         )),
         "{}",
         captured.stderr()

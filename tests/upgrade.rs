@@ -52,6 +52,45 @@ fn upgrade_refuses_what_it_cannot_do_before_any_request() {
     );
 }
 
+/// `--no-execute` leaves one change set for review, so it takes one node of a fleet; said
+/// offline, with the flag that names one.
+#[test]
+fn upgrade_no_execute_takes_one_node_of_a_fleet() {
+    let workspace = Workspace::new(
+        &crate::support::allora_sample("123456789012")
+            .replace("NODECTL_NODES=\"\"", "NODECTL_NODES=\"alpha,beta\""),
+    );
+    let out = workspace.run(&["upgrade", "--no-execute"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.ends_with(
+            "error: --no-execute works on one node at a time\nhint: name one node with --node \
+             NAME\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// An x86_64 Amazon image the emulator knows, other than `than`.
+fn another_x86_image(
+    rt: &tokio::runtime::Runtime,
+    ec2: &aws_sdk_ec2::Client,
+    than: &str,
+) -> String {
+    let images = rt
+        .block_on(ec2.describe_images().owners("amazon").send())
+        .unwrap();
+    images
+        .images()
+        .iter()
+        .filter(|i| i.architecture().map(|a| a.as_str()) == Some("x86_64"))
+        .filter_map(|i| i.image_id())
+        .find(|id| *id != than && matches!(id.len(), 12 | 21))
+        .expect("the emulator knows another x86_64 image")
+        .to_string()
+}
+
 /// The Theta sample (its node in the default VPC, which moto can delete) on `emulator`.
 fn theta_on(emulator: &Emulator) -> Workspace {
     let mut workspace = Workspace::new(&theta_sample(emulator.account)).with_emulator(emulator);
@@ -110,26 +149,7 @@ fn upgrade_leaves_a_current_node_alone_and_moves_one_to_a_given_ami() {
     let latest = image_of();
     // Another x86_64 image moto knows.
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let images = rt
-        .block_on(
-            ec2.describe_images()
-                .owners("amazon")
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("architecture")
-                        .values("x86_64")
-                        .build(),
-                )
-                .send(),
-        )
-        .unwrap();
-    let other = images
-        .images()
-        .iter()
-        .filter_map(|i| i.image_id())
-        .find(|id| *id != latest && matches!(id.len(), 12 | 21))
-        .expect("moto knows another image")
-        .to_string();
+    let other = another_x86_image(&rt, &ec2, &latest);
 
     // A node on the latest image: said, and nothing changes (the outputs are still written).
     let out = workspace.run(&["upgrade", "--yes", "-O", "out.json"]);
@@ -149,7 +169,7 @@ fn upgrade_leaves_a_current_node_alone_and_moves_one_to_a_given_ami() {
     assert!(read_json(&workspace.path("out.json"))[stack].is_object());
 
     // A node on the latest image: `status` has nothing to say about images.
-    let out = workspace.run(&["status", "--stacks-only"]);
+    let out = workspace.run(&["status"]);
     out.success();
     assert!(!out.stderr.contains("the latest"), "{}", out.stderr);
 
@@ -165,7 +185,7 @@ fn upgrade_leaves_a_current_node_alone_and_moves_one_to_a_given_ami() {
     assert!(out.stderr.contains("creating change set"), "{}", out.stderr);
     assert_eq!(image_of(), other);
     // `status` says the node no longer runs the latest image, and how to move it.
-    let out = workspace.run(&["status", "--stacks-only"]);
+    let out = workspace.run(&["status"]);
     out.success();
     assert!(
         out.stderr.contains(&format!(
@@ -211,20 +231,10 @@ fn upgrade_replaces_the_instance_on_localstack() {
         .image_id()
         .unwrap()
         .to_string();
-    let images = rt
-        .block_on(ec2.describe_images().owners("amazon").send())
-        .unwrap();
-    let other = images
-        .images()
-        .iter()
-        .filter(|i| i.architecture().map(|a| a.as_str()) == Some("x86_64"))
-        .filter_map(|i| i.image_id())
-        .find(|id| *id != current && matches!(id.len(), 12 | 21))
-        .expect("LocalStack knows another x86_64 image")
-        .to_string();
+    let other = another_x86_image(&rt, &ec2, &current);
 
     // A node on the latest image: `status` has nothing to say about images.
-    let out = workspace.run(&["status", "--stacks-only"]);
+    let out = workspace.run(&["status"]);
     out.success();
     assert!(!out.stderr.contains("the latest"), "{}", out.stderr);
 
