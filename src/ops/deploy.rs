@@ -178,15 +178,7 @@ pub async fn deploy(
         1
     };
     // Node stacks waited for at once share one polling budget (`PollConfig::shared_by`).
-    let fleet_engine = Engine {
-        cfn: engine.cfn.clone(),
-        observer: engine.observer,
-        region: engine.region.clone(),
-        poll: engine.poll.shared_by(concurrency.min(nodes.len())),
-        timeout: engine.timeout,
-        role_arn: engine.role_arn.clone(),
-        disable_rollback: engine.disable_rollback,
-    };
+    let fleet_engine = engine.with_poll(engine.poll.shared_by(concurrency.min(nodes.len())));
     let fleet_engine = &fleet_engine;
     let mut results = futures_util::stream::iter(nodes.iter().map(|stack| {
         let clients = &clients;

@@ -54,6 +54,22 @@ pub struct Outcome {
     pub info: Option<StackInfo>,
 }
 
+impl<'a> Engine<'a> {
+    /// The same engine polling with `poll` (the waits of a fleet's node stacks share one
+    /// budget: [`PollConfig::shared_by`]).
+    pub fn with_poll(&self, poll: PollConfig) -> Engine<'a> {
+        Engine {
+            cfn: self.cfn.clone(),
+            observer: self.observer,
+            region: self.region.clone(),
+            poll,
+            timeout: self.timeout,
+            role_arn: self.role_arn.clone(),
+            disable_rollback: self.disable_rollback,
+        }
+    }
+}
+
 impl Engine<'_> {
     /// Describes `stack` (name or id); `Ok(None)` when it does not exist.
     pub async fn describe(&self, stack: &str) -> std::result::Result<Option<StackInfo>, AwsError> {
