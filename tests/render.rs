@@ -239,3 +239,39 @@ pub fn documents_every_key(path: &str, blueprint: &str) {
     out.success();
     assert_eq!(out.stderr, "");
 }
+
+/// Regression: the `SubmissionAlarm` counted a worker restart as a period without submissions
+/// (its counter starts again at 0, so `DIFF` went negative). The expression now takes the count
+/// itself in the period after a reset. CloudWatch metric math does not run here: this applies
+/// the two expression forms nodectl has used, `DIFF(m)` and `IF(DIFF(m) < 0, m, DIFF(m))`
+/// (CloudWatch User Guide, "Metric math syntax and functions": `DIFF`, `IF`), to a counter with a
+/// restart, and fails on any other form.
+#[test]
+fn the_submission_alarm_survives_a_worker_restart() {
+    let workspace = Workspace::new(&crate::support::allora_sample("123456789012"));
+    let out = workspace.run(&["render", "single-node"]);
+    out.success();
+    let template: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let metrics = template["Resources"]["SubmissionAlarm"]["Properties"]["Metrics"]
+        .as_array()
+        .expect("the SubmissionAlarm's metric math");
+    let expression = metrics
+        .iter()
+        .find(|m| m["ReturnData"] == true)
+        .and_then(|m| m["Expression"].as_str())
+        .unwrap();
+    // The counter per 5-minute period (Maximum): 10, 14, then a restart: 3, 7.
+    let counts = [10.0, 14.0, 3.0, 7.0_f64];
+    let diff: Vec<f64> = counts.windows(2).map(|w| w[1] - w[0]).collect();
+    let per_period: Vec<f64> = match expression {
+        "DIFF(submissions)" => diff,
+        "IF(DIFF(submissions) < 0, submissions, DIFF(submissions))" => diff
+            .iter()
+            .zip(&counts[1..])
+            .map(|(d, m)| if *d < 0.0 { *m } else { *d })
+            .collect(),
+        other => panic!("an expression this test does not know: {other}"),
+    };
+    // The alarm breaches at <= 0: a period with submissions must be above it.
+    assert_eq!(per_period, [4.0, 3.0, 4.0], "{expression}");
+}
