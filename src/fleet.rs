@@ -5,7 +5,10 @@
 //! own outputs entry. Every node is planned (and so validated) before anything is deployed.
 //!
 //! What must be the same for every node stays in the `.env` file: a node file that would change
-//! the shared common stack (its region, account or tags) is refused. A key that holds a node's
+//! the shared common stack (its account, tags or settings) is refused. A node file may name
+//! another region (`AWS_REGION`): the nodes there share their own copy of the shared stacks,
+//! named with the region appended (`allora-edge-common-us-west-2`, id `common-us-west-2`), and
+//! every command works region by region ([`Plan::in_region`]). A key that holds a node's
 //! own identity ([`crate::blueprint::Blueprint::per_node_keys`], such as a wallet mnemonic) may
 //! not come from the `.env` file, the environment or a flag for the whole fleet: each node needs
 //! its own, in its node file, or nodectl generates one per node.
@@ -93,6 +96,8 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
     let mut warnings: Vec<String> = Vec::new();
     let piped = piped_per_node(blueprint, settings, names)?;
     let mut fleet: Option<Plan> = None;
+    // The .env file's region (or the environment's, or the profile's): a node file may name (Unset there: the first node's, e.g. the blueprint's default.)
+    let mut home = settings.get("AWS_REGION").map(|setting| setting.value);
     for name in names {
         let mut node_settings = settings.for_node(name, &node_file(settings, name))?;
         for (key, values) in &piped {
@@ -129,6 +134,30 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
                         "remove it from {}: {hint}",
                         node_file(settings, name).display()
                     )),
+                    &mut issues,
+                );
+            }
+        }
+        // A node file's region that the environment or a flag would override: refused, not
+        // silently deployed elsewhere.
+        if let (Some(own), Some(winner)) = (
+            node_settings.file_setting("AWS_REGION"),
+            node_settings.get("AWS_REGION"),
+        ) {
+            if winner.source != own.source && winner.value != own.value {
+                push_issue(
+                    ConfigIssue::key(
+                        "AWS_REGION",
+                        &own.source,
+                        format!(
+                            "puts node `{name}` in `{}`, but `{}` ({}) wins for every node",
+                            own.value, winner.value, winner.source
+                        ),
+                    )
+                    .hint(
+                        "set the fleet's region in the .env file, not in the environment or \
+                         with --region, when node files name their own regions",
+                    ),
                     &mut issues,
                 );
             }
@@ -183,37 +212,43 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
                 warnings.push(warning.clone());
             }
         }
+        let plan = rename_nodes(plan, name);
+        // A node elsewhere than the .env file's region gets its own shared stacks there.
+        let plan = if *home.get_or_insert_with(|| plan.region.clone()) != plan.region {
+            elsewhere(plan)
+        } else {
+            plan
+        };
         fleet = Some(match fleet {
-            None => rename_nodes(plan, name),
+            None => plan,
             Some(mut fleet) => {
-                let plan = rename_nodes(plan, name);
-                if plan.region != fleet.region || plan.account != fleet.account {
+                if plan.account != fleet.account {
                     return Err(Error::Config(vec![ConfigIssue::general(format!(
-                        "node `{name}` would deploy to another region or account than the \
-                         fleet's ({}): every node of a fleet shares its common stack",
-                        fleet.region
+                        "node `{name}` would deploy to another account than the fleet's: one \
+                         fleet is one account"
                     ))
                     .hint(format!(
-                        "set AWS_REGION and AWS_ACCOUNT_ID in the .env file only, not in {}",
+                        "set AWS_ACCOUNT_ID in the .env file only, not in {}",
                         node_file(settings, name).display()
                     ))]));
                 }
                 for stack in plan.stacks {
-                    if stack.node_secret().is_some() {
+                    let known = fleet.stacks.iter().find(|known| known.id == stack.id);
+                    let Some(known) = known.filter(|_| stack.node_secret().is_none()) else {
+                        // A node stack, or the first node's copy of the shared stacks in its
+                        // region.
                         fleet.stacks.push(stack);
                         continue;
-                    }
-                    let same = fleet.stacks.iter().any(|known| {
-                        known.id == stack.id
-                            && known.name == stack.name
-                            && known.template.body() == stack.template.body()
-                            && known.parameters == stack.parameters
-                            && known.tags == stack.tags
-                    });
+                    };
+                    let same = known.name == stack.name
+                        && known.template.body() == stack.template.body()
+                        && known.parameters == stack.parameters
+                        && known.tags == stack.tags;
                     if !same {
                         return Err(Error::Config(vec![ConfigIssue::general(format!(
                             "node `{name}` would change the shared stack `{}`: its node file \
-                             sets a key that every node must share (region, account, tags)",
+                             sets a key that every node of a region must share (tags, or a \
+                             setting of the shared stack)",
                             stack.name
                         ))
                         .hint(format!(
@@ -244,6 +279,9 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
     }
     let mut fleet = fleet.expect("at least one node, and none failed");
     fleet.warnings = warnings;
+    if let Some(home) = home {
+        fleet.region = home;
+    }
     Ok(fleet)
 }
 
@@ -304,6 +342,55 @@ fn push_issue(issue: ConfigIssue, issues: &mut Vec<ConfigIssue>) {
     {
         issues.push(issue);
     }
+}
+
+/// The plan of a node whose file names another region than the `.env` file's: its shared
+/// stacks get their own copies there, with the region appended to their ids and names
+/// (`common-us-west-2`, `allora-edge-common-us-west-2`), so that the outputs file, keyed by
+/// stack name, stays unambiguous. The node stack follows: its dependencies, and every
+/// parameter whose value is a renamed stack's name (how a node stack names the stack whose
+/// exports it imports, e.g. `CommonStackName`; exports are regional).
+fn elsewhere(mut plan: Plan) -> Plan {
+    let region = plan.region.clone();
+    let renamed: Vec<(String, String, String)> = plan
+        .stacks
+        .iter()
+        .filter(|stack| stack.node_secret().is_none())
+        .map(|stack| {
+            (
+                stack.id.clone(),
+                stack.name.clone(),
+                format!("{}-{region}", stack.name),
+            )
+        })
+        .collect();
+    for stack in &mut plan.stacks {
+        if stack.node_secret().is_none() {
+            stack.id = format!("{}-{region}", stack.id);
+            stack.name = format!("{}-{region}", stack.name);
+            continue;
+        }
+        for dependency in &mut stack.depends_on {
+            if renamed.iter().any(|(id, _, _)| id == dependency) {
+                *dependency = format!("{dependency}-{region}");
+            }
+        }
+        let mut body = stack.template.value().clone();
+        for (parameter, value) in &mut stack.parameters {
+            if let Some((_, _, new)) = renamed.iter().find(|(_, old, _)| old == value) {
+                *value = new.clone();
+                // The rendered template carries each value as its parameter's default.
+                if let Some(default) = body
+                    .pointer_mut(&format!("/Parameters/{parameter}/Default"))
+                    .filter(|default| default.is_string())
+                {
+                    *default = serde_json::Value::String(new.clone());
+                }
+            }
+        }
+        stack.template = crate::template::Template::from_value(body);
+    }
+    plan
 }
 
 /// `plan` with its node stacks' ids suffixed with `-<name>` (their stack names already are).

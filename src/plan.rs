@@ -97,6 +97,9 @@ pub struct StackSpec {
     pub id: String,
     /// The CloudFormation stack name.
     pub name: String,
+    /// The region it is deployed in: the plan's, or, in a fleet, a node's own
+    /// ([`crate::fleet`]). Set by the blueprint; [`Plan::check_graph`] refuses an empty one.
+    pub region: String,
     /// The rendered template.
     pub template: Template,
     /// Template parameters, in the order the blueprint gives them: the same values the
@@ -115,11 +118,12 @@ pub struct StackSpec {
 }
 
 impl StackSpec {
-    /// A stack with no parameters, tags, dependencies or steps.
-    pub fn new(id: &str, name: &str, template: Template) -> Self {
+    /// A stack in `region` with no parameters, tags, dependencies or steps.
+    pub fn new(id: &str, name: &str, region: &str, template: Template) -> Self {
         StackSpec {
             id: id.to_string(),
             name: name.to_string(),
+            region: region.to_string(),
             template,
             parameters: Vec::new(),
             tags: Vec::new(),
@@ -146,7 +150,9 @@ pub struct Plan {
     pub blueprint: &'static str,
     /// What the blueprint declares for `check` and `cost`.
     pub facts: &'static Facts,
-    /// The region to deploy into.
+    /// The region to deploy into: the `.env` file's. In a fleet whose node files name other
+    /// regions, some stacks are elsewhere (each [`StackSpec::region`]); the commands that talk
+    /// to AWS work on one region at a time ([`Plan::regions`], [`Plan::in_region`]).
     pub region: String,
     /// The configured account.
     pub account: AccountSetting,
@@ -270,10 +276,66 @@ impl Plan {
             .collect()
     }
 
-    /// Checks the graph: ids are unique, every dependency is a stack of the plan that comes
-    /// earlier. A failure is a defect of the blueprint, not of the user's configuration.
+    /// The regions of the plan's stacks, each once: the plan's own first, then the others in
+    /// the order their first stack comes.
+    pub fn regions(&self) -> Vec<&str> {
+        let mut regions = vec![self.region.as_str()];
+        for stack in &self.stacks {
+            if !regions.contains(&stack.region.as_str()) {
+                regions.push(&stack.region);
+            }
+        }
+        regions
+    }
+
+    /// The part of the plan in `region`: its stacks there, with `region` as the plan's region
+    /// (a stack depends only on stacks of its own region, so the part is a whole graph).
+    pub fn in_region(&self, region: &str) -> Plan {
+        Plan {
+            region: region.to_string(),
+            stacks: self
+                .stacks
+                .iter()
+                .filter(|stack| stack.region == region)
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+
+    /// `selected` (stacks of this plan) split by region: each region's part of the plan
+    /// ([`Plan::in_region`]) with the ids of its selected stacks, in [`Plan::regions`] order,
+    /// regions with no selected stack left out.
+    pub fn split_by_region(&self, selected: &[&StackSpec]) -> Vec<(Plan, Vec<String>)> {
+        self.regions()
+            .into_iter()
+            .filter_map(|region| {
+                let ids: Vec<String> = selected
+                    .iter()
+                    .filter(|stack| stack.region == region)
+                    .map(|stack| stack.id.clone())
+                    .collect();
+                (!ids.is_empty()).then(|| (self.in_region(region), ids))
+            })
+            .collect()
+    }
+
+    /// The stacks of this plan with `ids`, in deploy order.
+    pub fn with_ids(&self, ids: &[String]) -> Vec<&StackSpec> {
+        self.stacks
+            .iter()
+            .filter(|stack| ids.contains(&stack.id))
+            .collect()
+    }
+
+    /// Checks the graph: ids are unique, every stack has a region, every dependency is a stack
+    /// of the plan, in the same region, that comes earlier. A failure is a defect of the
+    /// blueprint, not of the user's configuration.
     pub fn check_graph(&self) -> std::result::Result<(), String> {
         for (index, stack) in self.stacks.iter().enumerate() {
+            if stack.region.is_empty() {
+                return Err(format!("stack `{}` has no region", stack.id));
+            }
             if self.stacks[..index]
                 .iter()
                 .any(|other| other.id == stack.id)
@@ -283,10 +345,11 @@ impl Plan {
             for dependency in &stack.depends_on {
                 if !self.stacks[..index]
                     .iter()
-                    .any(|other| &other.id == dependency)
+                    .any(|other| &other.id == dependency && other.region == stack.region)
                 {
                     return Err(format!(
-                        "stack `{}` depends on `{dependency}`, which does not come before it",
+                        "stack `{}` depends on `{dependency}`, which does not come before it in \
+                         its region",
                         stack.id
                     ));
                 }
@@ -338,7 +401,7 @@ mod tests {
 
     fn spec(id: &str, depends_on: &[&str]) -> StackSpec {
         let template = Template::from_value(serde_json::json!({"Resources": {}}));
-        let mut spec = StackSpec::new(id, &format!("stack-{id}"), template);
+        let mut spec = StackSpec::new(id, &format!("stack-{id}"), "us-east-1", template);
         spec.depends_on = depends_on.iter().map(|d| d.to_string()).collect();
         spec
     }
@@ -398,7 +461,7 @@ mod tests {
         let plan = plan(vec![spec("single-node", &["common"]), spec("common", &[])]);
         assert_eq!(
             plan.check_graph().unwrap_err(),
-            "stack `single-node` depends on `common`, which does not come before it"
+            "stack `single-node` depends on `common`, which does not come before it in its region"
         );
     }
 }

@@ -78,6 +78,7 @@ fn plan() -> StackSpec {
     let mut stack = StackSpec::new(
         "single-node",
         STACK,
+        REGION,
         Template::parse(TEMPLATE).expect("a template"),
     );
     stack.parameters = vec![("InstanceType".into(), "t3.medium".into())];

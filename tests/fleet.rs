@@ -59,6 +59,72 @@ fn a_fleet_plans_a_node_stack_per_name_with_its_own_overrides() {
     );
 }
 
+/// A node file that names another region: the nodes there get their own copy of the common
+/// stack (the region appended to its id and name), which their stacks import from; each stack
+/// is priced at its region's prices.
+#[test]
+fn a_node_in_another_region_gets_its_own_common_stack_there() {
+    let workspace = Workspace::new(&fleet_env("alpha,beta,gamma,delta", "123456789012"));
+    write_node_file(&workspace, "beta", "AWS_REGION=\"us-east-2\"\n");
+    write_node_file(&workspace, "gamma", "AWS_REGION=\"us-east-2\"\n");
+    write_node_file(&workspace, "delta", "AWS_REGION=\"eu-west-1\"\n");
+    let out = workspace.run(&["render"]);
+    out.success();
+    let all: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&String> = all.as_object().unwrap().keys().collect();
+    assert_eq!(
+        names,
+        [
+            "allora-edge-common",
+            "allora-single-node-alpha",
+            "allora-edge-common-us-east-2",
+            "allora-single-node-beta",
+            "allora-single-node-gamma",
+            "allora-edge-common-eu-west-1",
+            "allora-single-node-delta"
+        ]
+    );
+    let common_of = |stack: &str| all[stack]["Parameters"]["CommonStackName"]["Default"].clone();
+    assert_eq!(common_of("allora-single-node-alpha"), "allora-edge-common");
+    assert_eq!(
+        common_of("allora-single-node-beta"),
+        "allora-edge-common-us-east-2"
+    );
+    assert_eq!(
+        common_of("allora-single-node-gamma"),
+        "allora-edge-common-us-east-2"
+    );
+    // The copy is the same template: exports are regional.
+    assert_eq!(
+        all["allora-edge-common"],
+        all["allora-edge-common-us-east-2"]
+    );
+    let out = workspace.run(&["render", "common-us-east-2"]);
+    out.success();
+    // Each stack at its region's prices: eu-west-1 is not in the built-in table.
+    let out = workspace.run(&["cost", "--output", "json"]);
+    out.success();
+    assert!(
+        out.stderr
+            .starts_with("warning: region `eu-west-1` is not in the built-in price table"),
+        "{}",
+        out.stderr
+    );
+    let estimate: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let instance_price = |stack: &str| {
+        estimate["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|line| line["stack"] == stack && line["category"] == "instance")
+            .unwrap_or_else(|| panic!("no instance line for {stack}: {estimate}"))["unitPriceUsd"]
+            .clone()
+    };
+    assert!(instance_price("allora-single-node-beta").is_number());
+    assert!(instance_price("allora-single-node-alpha").is_number());
+    assert!(instance_price("allora-single-node-delta").is_null());
+}
+
 #[test]
 fn a_fleet_refuses_a_wallet_shared_by_every_node_and_bad_names() {
     let workspace = Workspace::new(&fleet_env("alpha,beta", "123456789012"));
@@ -81,17 +147,26 @@ fn a_fleet_refuses_a_wallet_shared_by_every_node_and_bad_names() {
         "error: NODECTL_NODES (from process environment): names `alpha` twice\n\
          hint: give each node its own name\n"
     );
-    // A node file that would change the shared common stack.
-    write_node_file(&workspace, "beta", "AWS_REGION=\"eu-west-1\"\n");
+    // A node file with another account; one with another region that the environment
+    // overrides.
+    write_node_file(&workspace, "beta", "AWS_ACCOUNT_ID=\"210987654321\"\n");
     let out = workspace.run(&["render"]);
     out.expect_code(1);
-    assert!(
-        out.stderr.contains(
-            "error: node `beta` would deploy to another region or account than the fleet's \
-             (us-east-1): every node of a fleet shares its common stack\n"
-        ),
-        "{}",
-        out.stderr
+    assert_eq!(
+        out.stderr,
+        "error: node `beta` would deploy to another account than the fleet's: one fleet is one \
+         account\n\
+         hint: set AWS_ACCOUNT_ID in the .env file only, not in nodes/beta.env\n"
+    );
+    write_node_file(&workspace, "beta", "AWS_REGION=\"eu-west-1\"\n");
+    let out = workspace.run_with(&["render"], &[("AWS_REGION", "us-east-2")]);
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: nodes/beta.env:1: AWS_REGION: puts node `beta` in `eu-west-1`, but `us-east-2` \
+         (process environment) wins for every node\n\
+         hint: set the fleet's region in the .env file, not in the environment or with \
+         --region, when node files name their own regions\n"
     );
     // A node file may not rename its node.
     write_node_file(&workspace, "beta", "NODECTL_NODE_NAME=\"gamma\"\n");
@@ -238,8 +313,118 @@ fn a_fleet_deploys_every_node_and_one_failing_node_stops_no_other() {
     workspace.run(&["destroy", "--yes"]).success();
 }
 
-/// `status` of a fleet reads every node (a few at a time) and prints them in the plan's order;
-/// `health --node beta` checks one. moto keeps the stacks and instances; SSM is our double,
+/// A fleet over two regions on LocalStack (multi-region, with a faithful stack lifecycle):
+/// one command deploys the common stack and a node in each region, the outputs file holds all
+/// four stacks, `status` names each stack's region, each node's secret is in its own region,
+/// and `destroy` removes everything in both.
+#[test]
+#[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
+fn a_fleet_spans_two_regions() {
+    let emulator = Emulator::localstack();
+    let workspace =
+        Workspace::new(&fleet_env("alpha,beta", emulator.account)).with_emulator(&emulator);
+    write_node_file(&workspace, "beta", "AWS_REGION=\"us-east-2\"\n");
+    let out = workspace.run(&["deploy", "all", "--yes", "--outputs-file", "out.json"]);
+    out.success();
+    let outputs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace.path("out.json")).unwrap())
+            .unwrap();
+    let names: Vec<&String> = outputs.as_object().unwrap().keys().collect();
+    assert_eq!(
+        names,
+        [
+            "allora-edge-common",
+            "allora-single-node-alpha",
+            "allora-edge-common-us-east-2",
+            "allora-single-node-beta"
+        ],
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        outputs["allora-edge-common-us-east-2"]["Region"],
+        "us-east-2"
+    );
+    assert!(
+        out.stderr
+            .contains("for stack `allora-single-node-beta` in `us-east-2`\n"),
+        "{}",
+        out.stderr
+    );
+    let rt = runtime();
+    let sdk = rt.block_on(emulator.sdk());
+    let in_region = |region: &str| {
+        sdk.to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build()
+    };
+    let exists = |region: &str, stack: &str| {
+        let cfn = aws_sdk_cloudformation::Client::new(&in_region(region));
+        rt.block_on(cfn.describe_stacks().stack_name(stack).send())
+            .ok()
+            .and_then(|d| {
+                d.stacks()
+                    .first()
+                    .and_then(|s| s.stack_status().map(|s| s.as_str().to_string()))
+            })
+            .is_some_and(|status| status != "DELETE_COMPLETE")
+    };
+    assert!(exists("us-east-2", "allora-single-node-beta"));
+    assert!(exists("us-east-2", "allora-edge-common-us-east-2"));
+    assert!(!exists("us-east-1", "allora-single-node-beta"));
+    assert!(exists("us-east-1", "allora-single-node-alpha"));
+    let secret_in = |region: &str, id: &str| {
+        let client = aws_sdk_secretsmanager::Client::new(&in_region(region));
+        rt.block_on(client.describe_secret().secret_id(id).send())
+            .is_ok()
+    };
+    assert!(secret_in(
+        "us-east-2",
+        "allora-single-node-beta/node-secret"
+    ));
+    assert!(!secret_in(
+        "us-east-1",
+        "allora-single-node-beta/node-secret"
+    ));
+
+    let out = workspace.run(&["status", "--stacks-only"]);
+    out.success();
+    let line = |stack: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(stack))
+            .unwrap_or_else(|| panic!("no line for {stack}:\n{}", out.stdout))
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line("allora-single-node-beta"),
+        ["allora-single-node-beta", "us-east-2", "CREATE_COMPLETE"]
+    );
+    assert_eq!(
+        line("allora-edge-common"),
+        ["allora-edge-common", "us-east-1", "CREATE_COMPLETE"]
+    );
+
+    let out = workspace.run(&["destroy", "--yes"]);
+    out.success();
+    for (region, stack) in [
+        ("us-east-1", "allora-single-node-alpha"),
+        ("us-east-1", "allora-edge-common"),
+        ("us-east-2", "allora-single-node-beta"),
+        ("us-east-2", "allora-edge-common-us-east-2"),
+    ] {
+        assert!(
+            !exists(region, stack),
+            "{stack} in {region}: {}",
+            out.stderr
+        );
+    }
+}
+
+/// `status` of a fleet reads every node (a few at a time, region by region) and prints them in
+/// the plan's order; `health --node beta` checks one, `--node gamma` one in another region. moto keeps the stacks and instances; SSM is our double,
 /// which answers for any instance (see tests/day2.rs).
 #[test]
 #[ignore = "full suite: needs moto (scripts/test installs it)"]
@@ -250,6 +435,8 @@ fn status_covers_every_node_of_a_fleet_in_order() {
     let workspace = Workspace::new(&fleet_env("alpha,beta,gamma", emulator.account))
         .with_emulator(&emulator)
         .with_ssm(&double);
+    // gamma in another region: read through a session there.
+    write_node_file(&workspace, "gamma", "AWS_REGION=\"us-east-2\"\n");
     workspace
         .run(&["deploy", "all", "--yes", "--method", "direct"])
         .success();
@@ -282,6 +469,13 @@ fn status_covers_every_node_of_a_fleet_in_order() {
         "{}",
         out.stdout
     );
+    let out = workspace.run(&["health", "--node", "gamma"]);
+    out.success();
+    assert!(
+        out.stdout.starts_with("allora-single-node-gamma: ok"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// The other fleet mistakes, each with its exact message, before any request.
@@ -292,7 +486,7 @@ fn fleet_mistakes_are_refused_with_their_reason() {
     out.expect_code(1);
     assert_eq!(
         out.stderr,
-        "error: .env:218: NODECTL_NODES: names the fleet's nodes, and NODECTL_NODE_NAME \
+        "error: .env:222: NODECTL_NODES: names the fleet's nodes, and NODECTL_NODE_NAME \
          names one node as well\n\
          hint: remove NODECTL_NODE_NAME: each node of NODECTL_NODES is named by its entry\n"
     );

@@ -507,7 +507,12 @@ fn cfn_rules(world: &Shared, replacement: Replacement) -> Vec<Rule> {
 // ---------------------------------------------------------------------------------------------
 
 fn plan() -> StackSpec {
-    let mut stack = StackSpec::new("single-node", STACK, Template::parse(TEMPLATE).unwrap());
+    let mut stack = StackSpec::new(
+        "single-node",
+        STACK,
+        "us-east-1",
+        Template::parse(TEMPLATE).unwrap(),
+    );
     stack.parameters = vec![("ImageId".into(), "ami-0fedcba9876543210".into())];
     stack
 }

@@ -24,6 +24,8 @@ pub const STACK_IDS: &[&str] = &[COMMON, SINGLE_NODE];
 
 /// What a node blueprint's two stacks are made of.
 pub struct NodeStacks {
+    /// The region both stacks deploy in (`AWS_REGION`).
+    pub region: String,
     /// The common stack's name.
     pub common_stack: &'static str,
     /// This node stack's name.
@@ -95,10 +97,15 @@ pub fn stacks(blueprint: &dyn Blueprint, inputs: NodeStacks) -> Result<Vec<Stack
         parameters: &[],
         lists: &[],
     })?;
-    let mut common = StackSpec::new(COMMON, inputs.common_stack, common_template);
+    let mut common = StackSpec::new(COMMON, inputs.common_stack, &inputs.region, common_template);
     common.tags = tags(COMMON);
     let secret_id = secret_name(&inputs.node_stack);
-    let mut node = StackSpec::new(SINGLE_NODE, &inputs.node_stack, node_template);
+    let mut node = StackSpec::new(
+        SINGLE_NODE,
+        &inputs.node_stack,
+        &inputs.region,
+        node_template,
+    );
     node.parameters = inputs.node_parameters;
     node.tags = tags(SINGLE_NODE);
     node.depends_on = vec![COMMON.to_string()];

@@ -44,7 +44,7 @@ async fn ask_price_list(
     plan: &Plan,
     table: &PriceTable,
     printer: &Printer,
-) -> HashMap<String, f64> {
+) -> HashMap<(String, String), f64> {
     let sdk = aws::load(&AwsOptions {
         region: PRICE_LIST_REGION.to_string(),
         max_attempts: PRICE_LIST_ATTEMPTS,
@@ -53,19 +53,18 @@ async fn ask_price_list(
     .await;
     let client = aws_sdk_pricing::Client::new(&sdk);
     let mut prices = HashMap::new();
-    for instance_type in instance_types(plan) {
+    for (region, instance_type) in instance_types(plan) {
         printer.info(&format!(
-            "asking the AWS Price List API for the on-demand price of {instance_type} in {}",
-            plan.region
+            "asking the AWS Price List API for the on-demand price of {instance_type} in {region}"
         ));
-        match price_list::instance_hourly(&client, &instance_type, &plan.region).await {
+        match price_list::instance_hourly(&client, &instance_type, &region).await {
             Ok(price) => {
-                prices.insert(instance_type, price);
+                prices.insert((region, instance_type), price);
             }
             Err(reason) => printer.warn(&format!(
-                "the AWS Price List API gave no price for `{instance_type}` in `{}` ({reason}); \
-                 the built-in price table ({}) is used",
-                plan.region, table.date
+                "the AWS Price List API gave no price for `{instance_type}` in `{region}` \
+                 ({reason}); the built-in price table ({}) is used",
+                table.date
             )),
         }
     }

@@ -3,8 +3,9 @@
 use super::{aws_options, load_plan_with, secret_from_stdin};
 use crate::cli::{DeployArgs, GlobalArgs, UpgradeArgs};
 use crate::error::{Error, Result};
+use crate::ops;
+use crate::ops::deploy::{DeployReport, OutputsReport, Request};
 use crate::ops::lookup::ImageChoice;
-use crate::ops::{self, deploy::Request};
 use crate::plan::{Plan, StackSpec};
 use crate::printer::Printer;
 use crate::stack::deploy::{DeployOptions, Method};
@@ -50,26 +51,24 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DeployArg
         // A file that cannot take the outputs is reported before any stack is touched.
         crate::stack::outputs::check_file(path)?;
     }
-    let session = ops::connect(aws_options(global), &plan).await?;
-    let mut engine = session.engine(printer, args.timeout);
-    engine.role_arn = args.role_arn.clone();
-    engine.disable_rollback = args.no_rollback;
     let request = Request {
         concurrency: usize::from(args.concurrency),
         options: DeployOptions {
             method: args.method,
             yes: args.yes,
             no_execute: args.no_execute,
-            account: session.account.clone(),
+            account: String::new(),
             termination_protection: args.termination_protection,
         },
         outputs_file: args.outputs_file.clone(),
         image: ImageChoice::Keep,
     };
-    let report =
-        ops::deploy::deploy(&session, &engine, printer, &plan, &selected, &request).await?;
-    printer.report(&report);
-    Ok(())
+    let engine = EngineSettings {
+        timeout: args.timeout,
+        role_arn: args.role_arn.clone(),
+        disable_rollback: args.no_rollback,
+    };
+    by_region(global, printer, &plan, &selected, &engine, request, false).await
 }
 
 /// Moves the selected node stacks to a new AMI through change sets that keep each node's
@@ -113,24 +112,6 @@ pub(super) async fn upgrade(
     if let Some(path) = &args.outputs_file {
         crate::stack::outputs::check_file(path)?;
     }
-    let session = ops::connect(aws_options(global), &plan).await?;
-    let mut engine = session.engine(printer, args.timeout);
-    engine.role_arn = args.role_arn.clone();
-    for stack in &selected {
-        let deployed = engine.describe_for(&stack.name, "upgrade").await?;
-        if deployed.is_none_or(|info| info.status == "REVIEW_IN_PROGRESS") {
-            return Err(Error::usage(
-                format!(
-                    "node stack `{}` is not deployed in `{}`: there is nothing to upgrade",
-                    stack.name, plan.region
-                ),
-                format!(
-                    "deploy it with `nodectl deploy {}`; a new node gets the latest AMI",
-                    stack.id
-                ),
-            ));
-        }
-    }
     let request = Request {
         concurrency: usize::from(args.concurrency),
         options: DeployOptions {
@@ -138,7 +119,7 @@ pub(super) async fn upgrade(
             method: Method::ChangeSet,
             yes: args.yes,
             no_execute: args.no_execute,
-            account: session.account.clone(),
+            account: String::new(),
             termination_protection: false,
         },
         outputs_file: args.outputs_file.clone(),
@@ -147,9 +128,97 @@ pub(super) async fn upgrade(
             None => ImageChoice::Latest,
         },
     };
-    let report =
-        ops::deploy::deploy(&session, &engine, printer, &plan, &selected, &request).await?;
-    printer.report(&report);
+    let engine = EngineSettings {
+        timeout: args.timeout,
+        role_arn: args.role_arn.clone(),
+        disable_rollback: false,
+    };
+    by_region(global, printer, &plan, &selected, &engine, request, true).await
+}
+
+/// The stack engine's settings from the command line.
+struct EngineSettings {
+    timeout: std::time::Duration,
+    role_arn: Option<String>,
+    disable_rollback: bool,
+}
+
+/// Deploys `selected` region by region ([`Plan::split_by_region`]: one session each, the
+/// `.env` file's region first) and prints the outputs of them all. With `deployed_only`
+/// (`upgrade`), a stack that is not deployed is refused before its region changes. A failed
+/// node does not stop the other regions: the error names every failed node, as in one region.
+async fn by_region(
+    global: &GlobalArgs,
+    printer: &Printer,
+    plan: &Plan,
+    selected: &[&StackSpec],
+    settings: &EngineSettings,
+    mut request: Request,
+    deployed_only: bool,
+) -> Result<()> {
+    let parts = plan.split_by_region(selected);
+    let mut outputs = OutputsReport::default();
+    let mut failed = Vec::new();
+    let mut deployed = Vec::new();
+    for (part, ids) in &parts {
+        let selected = part.with_ids(ids);
+        let session = ops::connect(aws_options(global), part).await?;
+        let mut engine = session.engine(printer, settings.timeout);
+        engine.role_arn = settings.role_arn.clone();
+        engine.disable_rollback = settings.disable_rollback;
+        if deployed_only {
+            for stack in &selected {
+                let info = engine.describe_for(&stack.name, "upgrade").await?;
+                if info.is_none_or(|info| info.status == "REVIEW_IN_PROGRESS") {
+                    return Err(Error::usage(
+                        format!(
+                            "node stack `{}` is not deployed in `{}`: there is nothing to \
+                             upgrade",
+                            stack.name, part.region
+                        ),
+                        format!(
+                            "deploy it with `nodectl deploy {}`; a new node gets the latest AMI",
+                            stack.id
+                        ),
+                    ));
+                }
+            }
+        }
+        request.options.account = session.account.clone();
+        match ops::deploy::deploy(&session, &engine, printer, part, &selected, &request).await {
+            Ok(DeployReport::Outputs(found)) => {
+                deployed.extend(
+                    selected
+                        .iter()
+                        .filter(|stack| stack.node_secret().is_some())
+                        .map(|stack| stack.name.clone()),
+                );
+                outputs.0.extend(found.0);
+            }
+            Ok(report @ DeployReport::ChangeSet(_)) => {
+                // `--no-execute` is one stack: one region.
+                printer.report(&report);
+                return Ok(());
+            }
+            Err(Error::NodesFailed {
+                failed: more,
+                deployed: done,
+            }) if parts.len() > 1 => {
+                printer.warn(&format!(
+                    "{} node stack(s) failed in `{}`; the other regions go on",
+                    more.len(),
+                    part.region
+                ));
+                failed.extend(more);
+                deployed.extend(done);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Error::NodesFailed { failed, deployed });
+    }
+    printer.report(&DeployReport::Outputs(outputs));
     Ok(())
 }
 

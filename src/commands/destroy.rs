@@ -4,6 +4,7 @@ use super::{aws_options, load_plan_quietly as load_plan};
 use crate::cli::{DestroyArgs, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::ops;
+use crate::ops::destroy::DestroyReport;
 use crate::plan::Plan;
 use crate::printer::Printer;
 
@@ -14,20 +15,26 @@ pub(super) async fn run(global: &GlobalArgs, printer: &Printer, args: &DestroyAr
         Some(name) => vec![plan.node(name).ok_or_else(|| unknown_node(&plan, name))?],
         None => plan.select(&args.stacks)?,
     };
-    let session = ops::connect(aws_options(global), &plan).await?;
-    let mut engine = session.engine(printer, args.timeout);
-    engine.role_arn = args.role_arn.clone();
-    let report = ops::destroy::destroy(
-        &session,
-        &engine,
-        printer,
-        &plan,
-        &selected,
-        args.yes,
-        args.snapshot,
-    )
-    .await?;
-    printer.report(&report);
+    // Region by region, the .env file's last (the other regions' nodes are independent of it).
+    let mut merged = DestroyReport::default();
+    for (part, ids) in plan.split_by_region(&selected).iter().rev() {
+        let selected = part.with_ids(ids);
+        let session = ops::connect(aws_options(global), part).await?;
+        let mut engine = session.engine(printer, args.timeout);
+        engine.role_arn = args.role_arn.clone();
+        let report = ops::destroy::destroy(
+            &session,
+            &engine,
+            printer,
+            part,
+            &selected,
+            args.yes,
+            args.snapshot,
+        )
+        .await?;
+        merged.merge(report);
+    }
+    printer.report(&merged);
     Ok(())
 }
 

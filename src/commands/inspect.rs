@@ -11,9 +11,13 @@ use crate::printer::Printer;
 /// Prints the outputs of the deployed stacks (CDK outputs-file format with `--output json`).
 pub(super) async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()> {
     let plan = load_plan(global, printer)?;
-    let session = ops::connect(aws_options(global), &plan).await?;
-    let engine = session.engine(printer, Duration::ZERO);
-    printer.report(&ops::inspect::outputs(&engine, &plan).await?);
+    let mut all = ops::deploy::OutputsReport::default();
+    for (part, _) in plan.split_by_region(&plan.stacks.iter().collect::<Vec<_>>()) {
+        let session = ops::connect(aws_options(global), &part).await?;
+        let engine = session.engine(printer, Duration::ZERO);
+        all.0.extend(ops::inspect::outputs(&engine, &part).await?.0);
+    }
+    printer.report(&all);
     Ok(())
 }
 
@@ -21,8 +25,13 @@ pub(super) async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()
 pub(super) async fn diff(global: &GlobalArgs, printer: &Printer, stacks: &[String]) -> Result<()> {
     let plan = load_plan(global, printer)?;
     let selected = plan.select(stacks)?;
-    let session = ops::connect(aws_options(global), &plan).await?;
-    let engine = session.engine(printer, Duration::ZERO);
-    printer.report(&ops::diff::diff(&engine, &selected).await?);
+    let mut all = ops::diff::DiffReport(Vec::new());
+    for (part, ids) in plan.split_by_region(&selected) {
+        let session = ops::connect(aws_options(global), &part).await?;
+        let engine = session.engine(printer, Duration::ZERO);
+        all.0
+            .extend(ops::diff::diff(&engine, &part.with_ids(&ids)).await?.0);
+    }
+    printer.report(&all);
     Ok(())
 }

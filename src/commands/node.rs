@@ -11,7 +11,7 @@ use crate::cli::{
 use crate::error::{Error, Result};
 use crate::ops::day2::{self, HealthReport};
 use crate::ops::health::node_status;
-use crate::ops::inspect::NOT_DEPLOYED;
+use crate::ops::inspect::{StatusReport, NOT_DEPLOYED};
 use crate::ops::logs::LogRequest;
 use crate::ops::node::{self, NodeOps};
 use crate::ops::{self, Session};
@@ -25,7 +25,7 @@ async fn connect<'p>(
     which: &NodeArg,
 ) -> Result<(Session, &'p StackSpec, &'static crate::node::NodeProfile)> {
     let (stack, profile) = node::select(plan, which.node.as_deref())?;
-    let session = ops::connect(aws_options(global), plan).await?;
+    let session = ops::connect(aws_options(global), &plan.in_region(&stack.region)).await?;
     Ok((session, stack, profile))
 }
 
@@ -42,10 +42,38 @@ pub(super) async fn status(
         Some(_) => vec![node::select(&plan, args.node.node.as_deref())?.0],
         None => node::node_stacks(&plan),
     };
-    let session = ops::connect(aws_options(global), &plan).await?;
+    let mut report = StatusReport {
+        stacks: Vec::new(),
+        nodes: Vec::new(),
+    };
+    let all: Vec<&StackSpec> = plan.stacks.iter().collect();
+    for (part, _) in plan.split_by_region(&all) {
+        let nodes: Vec<&StackSpec> = nodes
+            .iter()
+            .copied()
+            .filter(|stack| stack.region == part.region)
+            .collect();
+        let found = status_in(global, printer, &part, nodes, args.stacks_only).await?;
+        report.stacks.extend(found.stacks);
+        report.nodes.extend(found.nodes);
+    }
+    printer.report(&report);
+    Ok(())
+}
+
+/// [`status`] in the region of `part`, for its stacks and the node stacks `nodes`.
+async fn status_in(
+    global: &GlobalArgs,
+    printer: &Printer,
+    part: &Plan,
+    nodes: Vec<&StackSpec>,
+    stacks_only: bool,
+) -> Result<StatusReport> {
+    let plan = part;
+    let session = ops::connect(aws_options(global), plan).await?;
     let engine = session.engine(printer, Duration::ZERO);
-    let mut report = ops::inspect::status(&engine, &plan).await?;
-    if !args.stacks_only {
+    let mut report = ops::inspect::status(&engine, plan).await?;
+    if !stacks_only {
         // Whether each node runs the latest image (Parameter Store): part of the node, so
         // --stacks-only stays CloudFormation only.
         let ssm = crate::aws::ssm::Ssm::new(&session.sdk);
@@ -89,8 +117,7 @@ pub(super) async fn status(
             }
         }
     }
-    printer.report(&report);
-    Ok(())
+    Ok(report)
 }
 
 /// How many nodes `status` reads at once.

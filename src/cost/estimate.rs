@@ -11,17 +11,17 @@ use super::{
 use crate::facts::Facts;
 use crate::plan::Plan;
 
-/// The instance types of the plan's instances (for [`price_list`] look-ups), without repeats.
-pub fn instance_types(plan: &Plan) -> Vec<String> {
+/// The regions and instance types of the plan's instances (for [`price_list`] look-ups), as
+/// `(region, instance type)`, without repeats.
+pub fn instance_types(plan: &Plan) -> Vec<(String, String)> {
     let mut types = Vec::new();
     for stack in &plan.stacks {
-        {
-            let usage = resources::read(stack, &plan.region);
-            for instance in usage.instances {
-                if let Some(itype) = instance.instance_type {
-                    if !types.contains(&itype) {
-                        types.push(itype);
-                    }
+        let usage = resources::read(stack, &stack.region);
+        for instance in usage.instances {
+            if let Some(itype) = instance.instance_type {
+                let key = (stack.region.clone(), itype);
+                if !types.contains(&key) {
+                    types.push(key);
                 }
             }
         }
@@ -29,27 +29,57 @@ pub fn instance_types(plan: &Plan) -> Vec<String> {
     types
 }
 
-/// Estimates `plan` with `table`; `instance_prices` (USD per hour by instance type, from the
+/// Estimates `plan` with `table`, each stack at its region's prices; `instance_prices` (USD per
+/// hour by region and instance type, from the
 /// Price List API) take precedence over the table's instance prices.
 pub fn estimate(
     plan: &Plan,
     table: &PriceTable,
-    instance_prices: &HashMap<String, f64>,
+    instance_prices: &HashMap<(String, String), f64>,
 ) -> Estimate {
-    let region = table.region(&plan.region);
     let mut builder = Builder {
         table,
         region: &plan.region,
-        prices: region,
+        prices: None,
         lines: Vec::new(),
         warnings: Vec::new(),
         stack: String::new(),
     };
-    if region.is_none() {
-        builder.warnings.push(format!(
+    for region in plan.regions() {
+        let here: HashMap<String, f64> = instance_prices
+            .iter()
+            .filter(|((at, _), _)| at == region)
+            .map(|((_, itype), price)| (itype.clone(), *price))
+            .collect();
+        builder.region_stacks(plan, region, &here);
+    }
+    Estimate {
+        blueprint: plan.blueprint.to_string(),
+        region: plan.region.clone(),
+        region_name: table.region(&plan.region).map(|r| r.name.clone()),
+        table_date: table.date.clone(),
+        lines: builder.lines,
+        warnings: builder.warnings,
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// Adds the lines of the stacks of `plan` in `region`.
+    fn region_stacks(
+        &mut self,
+        plan: &'a Plan,
+        region: &'a str,
+        instance_prices: &HashMap<String, f64>,
+    ) {
+        let builder = self;
+        let table = builder.table;
+        builder.region = region;
+        builder.prices = table.region(region);
+        if builder.prices.is_none() && plan.stacks.iter().any(|stack| stack.region == region) {
+            builder.warnings.push(format!(
             "region `{}` is not in the built-in price table ({}), which covers {}: its lines are \
              unknown and not in the total{}",
-            plan.region,
+            region,
             table.date,
             table.region_list(),
             if instance_prices.is_empty() {
@@ -58,126 +88,119 @@ pub fn estimate(
                 ""
             }
         ));
-    }
-    for stack in &plan.stacks {
-        builder.stack = stack.name.clone();
-        let usage = resources::read(stack, &plan.region);
-        if !usage.unpriced.is_empty() {
-            let list = usage
-                .unpriced
-                .iter()
-                .map(|(id, kind)| format!("{id} ({kind})"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            builder.warnings.push(format!(
+        }
+        for stack in plan.stacks.iter().filter(|stack| stack.region == region) {
+            builder.stack = stack.name.clone();
+            let usage = resources::read(stack, region);
+            if !usage.unpriced.is_empty() {
+                let list = usage
+                    .unpriced
+                    .iter()
+                    .map(|(id, kind)| format!("{id} ({kind})"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                builder.warnings.push(format!(
                 "stack `{}` has resources this estimate does not price: {list}; their cost, if \
                  any, is not in the total",
                 stack.name
             ));
+            }
+            for instance in &usage.instances {
+                builder.instance(instance, instance_prices);
+            }
+            for volume in usage.volumes.iter().filter(|v| !v.root) {
+                builder.volume(volume, Category::DataVolume);
+            }
+            for volume in usage.volumes.iter().filter(|v| v.root) {
+                builder.volume(volume, Category::RootVolume);
+            }
+            if !usage.public_ipv4.is_empty() {
+                let count = usage.public_ipv4.len() as f64;
+                let item = if usage.public_ipv4.len() == 1 {
+                    "public IPv4 address".to_string()
+                } else {
+                    format!("public IPv4 addresses ({})", usage.public_ipv4.len())
+                };
+                let rate = builder.prices.map(|p| p.public_ipv4_hour.clone());
+                builder.push(
+                    Category::Network,
+                    item,
+                    count * HOURS_PER_MONTH,
+                    "h",
+                    rate,
+                    None,
+                );
+            }
+            for _ in &usage.dashboards {
+                let rate = builder.prices.map(|p| p.cloudwatch.dashboard_month.clone());
+                builder.push(
+                    Category::Monitoring,
+                    "CloudWatch dashboard".into(),
+                    1.0,
+                    "dashboard-month",
+                    rate,
+                    Some(DASHBOARD_NOTE),
+                );
+            }
+            for (id, metrics) in &usage.alarms {
+                let rate = builder
+                    .prices
+                    .map(|p| p.cloudwatch.alarm_metric_month.clone());
+                builder.push(
+                    Category::Monitoring,
+                    format!("CloudWatch alarm {id}"),
+                    *metrics as f64,
+                    "alarm-metric-month",
+                    rate,
+                    Some(ALARM_NOTE),
+                );
+            }
+            for (id, retention) in &usage.log_groups {
+                let rate = builder
+                    .prices
+                    .map(|p| p.cloudwatch.log_ingestion_gb.clone());
+                builder.push(
+                    Category::Monitoring,
+                    format!("CloudWatch Logs ingestion {id}"),
+                    LOG_GB_PER_MONTH,
+                    "GB",
+                    rate,
+                    Some(LOG_NOTE),
+                );
+                // Kept for the retention (a month's log times the months kept); a group that never
+                // expires is priced at a year's log.
+                let months = retention.map(|days| days as f64 / 30.0).unwrap_or(12.0);
+                let rate = builder
+                    .prices
+                    .map(|p| p.cloudwatch.log_storage_gb_month.clone());
+                builder.push(
+                    Category::Monitoring,
+                    format!("CloudWatch Logs storage {id}"),
+                    LOG_GB_PER_MONTH * months,
+                    "GB-month",
+                    rate,
+                    Some(LOG_NOTE),
+                );
+            }
+            for instance in &usage.instances {
+                builder.metrics(instance, plan.facts);
+            }
+            // The secrets of the template, and those nodectl writes for the stack (a node's secret).
+            let written = stack.node_secret().into_iter().count();
+            for _ in 0..usage.secrets.len() + written {
+                let rate = builder
+                    .prices
+                    .map(|p| p.secrets_manager.secret_month.clone());
+                builder.push(
+                    Category::Secrets,
+                    "Secrets Manager secret".into(),
+                    1.0,
+                    "secret-month",
+                    rate,
+                    None,
+                );
+            }
         }
-        for instance in &usage.instances {
-            builder.instance(instance, instance_prices);
-        }
-        for volume in usage.volumes.iter().filter(|v| !v.root) {
-            builder.volume(volume, Category::DataVolume);
-        }
-        for volume in usage.volumes.iter().filter(|v| v.root) {
-            builder.volume(volume, Category::RootVolume);
-        }
-        if !usage.public_ipv4.is_empty() {
-            let count = usage.public_ipv4.len() as f64;
-            let item = if usage.public_ipv4.len() == 1 {
-                "public IPv4 address".to_string()
-            } else {
-                format!("public IPv4 addresses ({})", usage.public_ipv4.len())
-            };
-            let rate = builder.prices.map(|p| p.public_ipv4_hour.clone());
-            builder.push(
-                Category::Network,
-                item,
-                count * HOURS_PER_MONTH,
-                "h",
-                rate,
-                None,
-            );
-        }
-        for _ in &usage.dashboards {
-            let rate = builder.prices.map(|p| p.cloudwatch.dashboard_month.clone());
-            builder.push(
-                Category::Monitoring,
-                "CloudWatch dashboard".into(),
-                1.0,
-                "dashboard-month",
-                rate,
-                Some(DASHBOARD_NOTE),
-            );
-        }
-        for (id, metrics) in &usage.alarms {
-            let rate = builder
-                .prices
-                .map(|p| p.cloudwatch.alarm_metric_month.clone());
-            builder.push(
-                Category::Monitoring,
-                format!("CloudWatch alarm {id}"),
-                *metrics as f64,
-                "alarm-metric-month",
-                rate,
-                Some(ALARM_NOTE),
-            );
-        }
-        for (id, retention) in &usage.log_groups {
-            let rate = builder
-                .prices
-                .map(|p| p.cloudwatch.log_ingestion_gb.clone());
-            builder.push(
-                Category::Monitoring,
-                format!("CloudWatch Logs ingestion {id}"),
-                LOG_GB_PER_MONTH,
-                "GB",
-                rate,
-                Some(LOG_NOTE),
-            );
-            // Kept for the retention (a month's log times the months kept); a group that never
-            // expires is priced at a year's log.
-            let months = retention.map(|days| days as f64 / 30.0).unwrap_or(12.0);
-            let rate = builder
-                .prices
-                .map(|p| p.cloudwatch.log_storage_gb_month.clone());
-            builder.push(
-                Category::Monitoring,
-                format!("CloudWatch Logs storage {id}"),
-                LOG_GB_PER_MONTH * months,
-                "GB-month",
-                rate,
-                Some(LOG_NOTE),
-            );
-        }
-        for instance in &usage.instances {
-            builder.metrics(instance, plan.facts);
-        }
-        // The secrets of the template, and those nodectl writes for the stack (a node's secret).
-        let written = stack.node_secret().into_iter().count();
-        for _ in 0..usage.secrets.len() + written {
-            let rate = builder
-                .prices
-                .map(|p| p.secrets_manager.secret_month.clone());
-            builder.push(
-                Category::Secrets,
-                "Secrets Manager secret".into(),
-                1.0,
-                "secret-month",
-                rate,
-                None,
-            );
-        }
-    }
-    Estimate {
-        blueprint: plan.blueprint.to_string(),
-        region: plan.region.clone(),
-        region_name: region.map(|r| r.name.clone()),
-        table_date: table.date.clone(),
-        lines: builder.lines,
-        warnings: builder.warnings,
     }
 }
 

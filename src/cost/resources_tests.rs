@@ -7,7 +7,12 @@ fn stack(mut template: Value, parameters: &[(&str, &str)], lookups: Vec<Lookup>)
     for (name, value) in parameters {
         template["Parameters"][name]["Default"] = Value::String(value.to_string());
     }
-    let mut spec = StackSpec::new("single-node", "node", Template::from_value(template));
+    let mut spec = StackSpec::new(
+        "single-node",
+        "node",
+        "us-east-1",
+        Template::from_value(template),
+    );
     spec.lookups = lookups;
     spec
 }

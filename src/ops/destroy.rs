@@ -34,6 +34,19 @@ pub struct DestroyReport {
     pub snapshots: Vec<SnapshotTaken>,
 }
 
+impl DestroyReport {
+    /// Adds `other` (another region's) to this report.
+    pub fn merge(&mut self, other: DestroyReport) {
+        self.deleted.extend(other.deleted);
+        self.absent.extend(other.absent);
+        self.left_behind.extend(other.left_behind);
+        self.secrets_scheduled_for_deletion
+            .extend(other.secrets_scheduled_for_deletion);
+        self.data_volumes_deleted.extend(other.data_volumes_deleted);
+        self.snapshots.extend(other.snapshots);
+    }
+}
+
 impl Report for DestroyReport {
     fn text(&self) -> String {
         String::new()

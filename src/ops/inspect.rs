@@ -36,6 +36,8 @@ pub const NOT_DEPLOYED: &str = "NOT_DEPLOYED";
 pub struct StackStatus {
     /// The stack name.
     pub stack_name: String,
+    /// Its region.
+    pub region: String,
     /// `StackStatus`, or [`NOT_DEPLOYED`].
     pub status: String,
     /// `LastUpdatedTime`, else `CreationTime` (RFC 3339), if deployed.
@@ -79,8 +81,11 @@ impl Report for StatusReport {
     }
 }
 
-/// The stacks as aligned columns: name, status, last update, reason.
+/// The stacks as aligned columns: name, status, last update, reason; with the region after
+/// the name when they are in more than one.
 fn stacks_text(stacks: &[StackStatus]) -> String {
+    let regions = stacks.iter().any(|row| row.region != stacks[0].region);
+    let region_width = stacks.iter().map(|row| row.region.len()).max().unwrap_or(0);
     {
         let width = stacks
             .iter()
@@ -91,8 +96,13 @@ fn stacks_text(stacks: &[StackStatus]) -> String {
             .iter()
             .map(|row| {
                 let mut line = format!(
-                    "{:<width$}  {:<24}  {}",
+                    "{:<width$}  {}{:<24}  {}",
                     row.stack_name,
+                    if regions {
+                        format!("{:<region_width$}  ", row.region)
+                    } else {
+                        String::new()
+                    },
                     row.status,
                     row.last_updated.as_deref().unwrap_or("-"),
                 );
@@ -114,12 +124,14 @@ pub async fn status(engine: &Engine<'_>, plan: &Plan) -> Result<StatusReport> {
         rows.push(match engine.describe_for(&stack.name, "read").await? {
             Some(info) => StackStatus {
                 stack_name: info.name,
+                region: plan.region.clone(),
                 status: info.status,
                 last_updated: info.last_updated,
                 reason: info.reason,
             },
             None => StackStatus {
                 stack_name: stack.name.clone(),
+                region: plan.region.clone(),
                 status: NOT_DEPLOYED.into(),
                 last_updated: None,
                 reason: None,

@@ -221,6 +221,7 @@ fn plan(blueprint: &Allora, settings: &Settings) -> Result<Plan> {
     let stacks = node::stacks(
         blueprint,
         NodeStacks {
+            region: config.region.clone(),
             common_stack: COMMON_STACK,
             node_stack: config.single_node_stack(),
             node_parameters,
