@@ -234,7 +234,7 @@ pub fn plan(blueprint: &dyn Blueprint, settings: &Settings, names: &[String]) ->
                 }
                 for stack in plan.stacks {
                     let known = fleet.stacks.iter().find(|known| known.id == stack.id);
-                    let Some(known) = known.filter(|_| stack.node_secret().is_none()) else {
+                    let Some(known) = known.filter(|_| !stack.is_node()) else {
                         // A node stack, or the first node's copy of the shared stacks in its
                         // region.
                         fleet.stacks.push(stack);
@@ -355,7 +355,7 @@ fn elsewhere(mut plan: Plan) -> Plan {
     let renamed: Vec<(String, String, String)> = plan
         .stacks
         .iter()
-        .filter(|stack| stack.node_secret().is_none())
+        .filter(|stack| !stack.is_node())
         .map(|stack| {
             (
                 stack.id.clone(),
@@ -365,7 +365,7 @@ fn elsewhere(mut plan: Plan) -> Plan {
         })
         .collect();
     for stack in &mut plan.stacks {
-        if stack.node_secret().is_none() {
+        if !stack.is_node() {
             stack.id = format!("{}-{region}", stack.id);
             stack.name = format!("{}-{region}", stack.name);
             continue;
@@ -396,7 +396,7 @@ fn elsewhere(mut plan: Plan) -> Plan {
 /// `plan` with its node stacks' ids suffixed with `-<name>` (their stack names already are).
 fn rename_nodes(mut plan: Plan, name: &str) -> Plan {
     for stack in &mut plan.stacks {
-        if stack.node_secret().is_some() {
+        if stack.is_node() {
             stack.id = format!("{}-{name}", stack.id);
         }
     }

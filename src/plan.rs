@@ -90,11 +90,24 @@ pub enum Step {
     },
 }
 
+/// What a stack is to a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackKind {
+    /// Shared by the plan's nodes (`common`, a blueprint's `queues` or `api`): deployed first,
+    /// one at a time; in a fleet, one per region.
+    Shared,
+    /// One node (`single-node`): in a fleet, one per member, deployed concurrently; what
+    /// `upgrade` and the day-2 commands (`--node`) work on.
+    Node,
+}
+
 /// One stack of a plan.
 #[derive(Debug, Clone)]
 pub struct StackSpec {
     /// Its id in the plan and on the command line: `common`, `single-node`, ...
     pub id: String,
+    /// Whether it is shared or a node.
+    pub kind: StackKind,
     /// The CloudFormation stack name.
     pub name: String,
     /// The region it is deployed in: the plan's, or, in a fleet, a node's own
@@ -118,10 +131,11 @@ pub struct StackSpec {
 }
 
 impl StackSpec {
-    /// A stack in `region` with no parameters, tags, dependencies or steps.
+    /// A shared stack in `region` with no parameters, tags, dependencies or steps.
     pub fn new(id: &str, name: &str, region: &str, template: Template) -> Self {
         StackSpec {
             id: id.to_string(),
+            kind: StackKind::Shared,
             name: name.to_string(),
             region: region.to_string(),
             template,
@@ -134,9 +148,15 @@ impl StackSpec {
         }
     }
 
-    /// The node secret this stack writes before it is deployed, if any.
-    pub fn node_secret(&self) -> Option<&NodeSecret> {
-        self.before_deploy.iter().find_map(|step| match step {
+    /// Whether it is a node stack (one per fleet member), not a shared one.
+    pub fn is_node(&self) -> bool {
+        self.kind == StackKind::Node
+    }
+
+    /// The secrets this stack writes before it is deployed (a node's own secret; a shared
+    /// stack's, such as an API's key).
+    pub fn secrets(&self) -> impl Iterator<Item = &NodeSecret> {
+        self.before_deploy.iter().filter_map(|step| match step {
             Step::WriteSecret(secret) => Some(secret),
             _ => None,
         })
@@ -215,7 +235,7 @@ impl Plan {
         // In a fleet, a node stack's id is `<id>-<node>`: `<id>` selects every node.
         let matches = |stack: &StackSpec, id: &str| {
             stack.id == id
-                || (stack.node_secret().is_some()
+                || (stack.is_node()
                     && stack
                         .id
                         .strip_prefix(id)
@@ -250,7 +270,7 @@ impl Plan {
     pub fn node(&self, name: &str) -> Option<&StackSpec> {
         self.stacks
             .iter()
-            .filter(|stack| stack.node_secret().is_some())
+            .filter(|stack| stack.is_node())
             .find(|stack| {
                 stack.id == name
                     || stack

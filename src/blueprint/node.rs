@@ -106,6 +106,7 @@ pub fn stacks(blueprint: &dyn Blueprint, inputs: NodeStacks) -> Result<Vec<Stack
         &inputs.region,
         node_template,
     );
+    node.kind = crate::plan::StackKind::Node;
     node.parameters = inputs.node_parameters;
     node.tags = tags(SINGLE_NODE);
     node.depends_on = vec![COMMON.to_string()];

@@ -86,14 +86,11 @@ pub(super) async fn upgrade(
             .ok_or_else(|| super::destroy::unknown_node(&plan, name))?],
         // `all`: every node stack (the shared stacks have no instance to move).
         None if args.stacks.is_empty() || args.stacks.iter().any(|id| id == crate::plan::ALL) => {
-            plan.stacks
-                .iter()
-                .filter(|stack| stack.node_secret().is_some())
-                .collect()
+            plan.stacks.iter().filter(|stack| stack.is_node()).collect()
         }
         None => plan.select(&args.stacks)?,
     };
-    if let Some(shared) = selected.iter().find(|stack| stack.node_secret().is_none()) {
+    if let Some(shared) = selected.iter().find(|stack| !stack.is_node()) {
         return Err(Error::usage(
             format!(
                 "`{}` is not a node stack: `upgrade` moves node instances to a new AMI",
@@ -190,7 +187,7 @@ async fn by_region(
                 deployed.extend(
                     selected
                         .iter()
-                        .filter(|stack| stack.node_secret().is_some())
+                        .filter(|stack| stack.is_node())
                         .map(|stack| stack.name.clone()),
                 );
                 outputs.0.extend(found.0);
@@ -239,7 +236,7 @@ fn preflight(
         issues.extend(found);
     }
     if !no_execute {
-        for secret in selected.iter().filter_map(|stack| stack.node_secret()) {
+        for secret in selected.iter().flat_map(|stack| stack.secrets()) {
             if let Err(Error::Config(found)) = secret.content.check() {
                 issues.extend(found);
             }
@@ -252,7 +249,7 @@ fn preflight(
         template::check_size(&stack.name, stack.template.body())?;
     }
     super::check::before_deploy(plan, selected, skip_checks, printer)?;
-    if selected.iter().any(|stack| stack.node_secret().is_some()) {
+    if selected.iter().any(|stack| stack.is_node()) {
         for note in &plan.notes {
             printer.info(&format!("note: {note}"));
         }

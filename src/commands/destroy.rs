@@ -43,7 +43,7 @@ pub(super) fn unknown_node(plan: &Plan, name: &str) -> Error {
     let nodes: Vec<&str> = plan
         .stacks
         .iter()
-        .filter(|stack| stack.node_secret().is_some())
+        .filter(|stack| stack.is_node())
         .map(|stack| stack.id.as_str())
         .collect();
     Error::usage(

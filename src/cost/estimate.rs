@@ -186,7 +186,7 @@ impl<'a> Builder<'a> {
                 builder.metrics(instance, plan.facts);
             }
             // The secrets of the template, and those nodectl writes for the stack (a node's secret).
-            let written = stack.node_secret().into_iter().count();
+            let written = stack.secrets().count();
             for _ in 0..usage.secrets.len() + written {
                 let rate = builder
                     .prices

@@ -155,10 +155,8 @@ pub async fn deploy(
     };
     let mut outputs = Map::new();
     // The shared stacks first, one by one: a failure stops the deploy (the nodes need them).
-    let (nodes, shared): (Vec<&StackSpec>, Vec<&StackSpec>) = selected
-        .iter()
-        .copied()
-        .partition(|stack| stack.node_secret().is_some());
+    let (nodes, shared): (Vec<&StackSpec>, Vec<&StackSpec>) =
+        selected.iter().copied().partition(|stack| stack.is_node());
     for stack in shared {
         match deploy_one(engine, &clients, prompt, stack, request).await? {
             Deployed::Outputs(name, value) => {

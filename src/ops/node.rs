@@ -52,10 +52,7 @@ impl Drop for Running {
 
 /// The node stacks of `plan` (the stacks that hold a node: those with a node secret).
 pub fn node_stacks(plan: &Plan) -> Vec<&StackSpec> {
-    plan.stacks
-        .iter()
-        .filter(|stack| stack.node_secret().is_some())
-        .collect()
+    plan.stacks.iter().filter(|stack| stack.is_node()).collect()
 }
 
 /// The node stack `requested` (a stack id), or the plan's only one. Errors: the blueprint runs
