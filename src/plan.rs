@@ -64,14 +64,25 @@ pub enum Lookup {
         /// The Parameter Store name of the latest image.
         parameter: String,
     },
+    /// An output of a stack this one depends on, read when this one is deployed (a bucket
+    /// name CloudFormation chose, say).
+    Output {
+        /// The template parameter that takes it.
+        parameter: String,
+        /// The stack name whose output it is.
+        stack: String,
+        /// The output key.
+        output: String,
+    },
 }
 
 impl Lookup {
     /// The template parameters this lookup provides.
-    pub fn parameters(&self) -> &'static [&'static str] {
+    pub fn parameters(&self) -> Vec<&str> {
         match self {
-            Lookup::DefaultVpc { .. } => &["VpcId", "VpcCidr", "SubnetId", "AvailabilityZone"],
-            Lookup::Ami { .. } => &["ImageId"],
+            Lookup::DefaultVpc { .. } => vec!["VpcId", "VpcCidr", "SubnetId", "AvailabilityZone"],
+            Lookup::Ami { .. } => vec!["ImageId"],
+            Lookup::Output { parameter, .. } => vec![parameter],
         }
     }
 }
@@ -81,6 +92,9 @@ impl Lookup {
 pub enum Step {
     /// Before the stack is deployed: store the node's secret in Secrets Manager.
     WriteSecret(NodeSecret),
+    /// Before the stack is deployed: put a file into an S3 bucket (Lambda code), unless an
+    /// object with that key is there already (keys are content-addressed).
+    Upload(Artifact),
     /// After the stack is deleted: schedule the deletion of a secret that outlives it.
     DeleteSecret {
         /// The secret's name.
@@ -99,6 +113,20 @@ pub enum StackKind {
     /// One node (`single-node`): in a fleet, one per member, deployed concurrently; what
     /// `upgrade` and the day-2 commands (`--node`) work on.
     Node,
+}
+
+/// A file a stack's resources read from S3, built offline by the blueprint: a Lambda
+/// function's code, say.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// The bucket: the output of a stack this one depends on (`(stack name, output key)`).
+    pub bucket: (String, String),
+    /// The object key, content-addressed: `lambda/<sha256 of the bytes>.zip`.
+    pub key: String,
+    /// The bytes.
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    /// What it is, in words: "the Lambda functions' code".
+    pub what: &'static str,
 }
 
 /// One stack of a plan.

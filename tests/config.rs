@@ -264,10 +264,11 @@ fn a_file_for_no_known_blueprint() {
     rejects(
         "AWS_ACCOUNT_ID=\"123456789012\"\nAWS_REGION=\"us-east-1\"\n",
         &[],
-        "error: cannot tell which blueprint .env is for: it has no ALLORA_*, MODEL_* or \
-         EDGE_NODE_* keys\n\
-         hint: add NODECTL_BLUEPRINT=allora or NODECTL_BLUEPRINT=theta, or start from a sample: \
-         `nodectl init allora` or `nodectl init theta`\n",
+        "error: cannot tell which blueprint .env is for: it has no ALLORA_*, MODEL_*, \
+         EDGE_NODE_* or DYNABENCH_* keys\n\
+         hint: add NODECTL_BLUEPRINT=allora, NODECTL_BLUEPRINT=theta or \
+         NODECTL_BLUEPRINT=dynabench, or start from a sample: `nodectl init allora`, `nodectl \
+         init theta` or `nodectl init dynabench`\n",
     );
 }
 
@@ -280,7 +281,7 @@ fn a_missing_env_file_says_how_to_make_one() {
     assert_eq!(
         out.stderr,
         "error: the env file `.env` does not exist\n\
-         hint: create it from a blueprint's sample with `nodectl init allora` or `nodectl init theta`, or pass --env-file PATH\n"
+         hint: create it from a blueprint's sample with `nodectl init allora`, `nodectl init theta` or `nodectl init dynabench`, or pass --env-file PATH\n"
     );
 }
 
@@ -331,7 +332,7 @@ fn an_unknown_blueprint() {
         &(sample_with(&[]) + "NODECTL_BLUEPRINT=\"solana\"\n"),
         &[],
         "error: .env:72: NODECTL_BLUEPRINT: unknown blueprint `solana`\n\
-         hint: set NODECTL_BLUEPRINT to allora or theta\n",
+         hint: set NODECTL_BLUEPRINT to allora, theta or dynabench\n",
     );
 }
 

@@ -64,16 +64,18 @@ fn init_never_replaces_a_file_unless_forced() {
 fn init_without_a_blueprint_lists_them() {
     let out = Workspace::new("").run(&["init"]);
     out.success();
-    assert_eq!(out.stdout, "allora\ntheta\n");
+    assert_eq!(out.stdout, "allora\ntheta\ndynabench\n");
     assert_eq!(
         out.stderr,
-        "start from a blueprint's sample .env with `nodectl init allora` or `nodectl init \
-         theta`\n"
+        "start from a blueprint's sample .env with `nodectl init allora`, `nodectl init theta` \
+         or `nodectl init dynabench`\n"
     );
-    let unknown = Workspace::new("").run(&["init", "dynabench"]);
+    let unknown = Workspace::new("").run(&["init", "solana"]);
     unknown.expect_code(2);
     assert!(
-        unknown.stderr.contains("[possible values: allora, theta]"),
+        unknown
+            .stderr
+            .contains("[possible values: allora, theta, dynabench]"),
         "{}",
         unknown.stderr
     );

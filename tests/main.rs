@@ -23,6 +23,7 @@ mod cost;
 mod credentials;
 mod day2;
 mod diff;
+mod dynabench;
 mod dynabench_lambda;
 mod engine;
 mod faults;

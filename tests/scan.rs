@@ -24,6 +24,10 @@ const SAMPLES: &[&str] = &[
     "tests/data/theta-v1.env-test",
 ];
 
+/// Samples of blueprints without a data volume, rendered once each (no volume matrix), with
+/// how many stacks they render.
+const OTHER_SAMPLES: &[(&str, usize)] = &[("sample-configs/dynabench.env", 3)];
+
 /// Data volume variants, as process environment overrides. instance-store needs an instance
 /// type with instance store volumes: the Allora samples' t3 types have none.
 const VOLUMES: &[(&str, &[(&str, &str)])] = &[
@@ -71,8 +75,26 @@ fn render_matrix(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
+    let mut others = 0;
+    for (sample, stacks) in OTHER_SAMPLES {
+        let text = std::fs::read_to_string(repo().join(sample)).unwrap();
+        let out_dir = dir.join(Path::new(sample).file_name().unwrap());
+        let out = Workspace::new(&text).run(&["render", "--out-dir", out_dir.to_str().unwrap()]);
+        out.success();
+        assert_eq!(
+            out.stderr
+                .lines()
+                .filter(|l| l.starts_with("warning"))
+                .count(),
+            0
+        );
+        for entry in std::fs::read_dir(&out_dir).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+        others += stacks;
+    }
     files.sort();
-    assert_eq!(files.len(), SAMPLES.len() * VOLUMES.len() * 2);
+    assert_eq!(files.len(), SAMPLES.len() * VOLUMES.len() * 2 + others);
     files
 }
 

@@ -342,7 +342,7 @@ fn secret_stdin_needs_yes_and_a_secret_key() {
     assert_eq!(
         out.stderr,
         "error: --secret-stdin takes a secret key, and `AWS_REGION` is not one\n\
-         hint: use one of ALLORA_API_KEY, MODEL_ENV_VARS, ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC, EDGE_NODE_PASSWORD\n"
+         hint: use one of ALLORA_API_KEY, MODEL_ENV_VARS, ALLORA_WALLET_ADDRESS_RESTORE_MNEMONIC, EDGE_NODE_PASSWORD, DYNABENCH_DECEN_EAAS_SECRET, DYNABENCH_ENDPOINT_SECRET\n"
     );
 }
 

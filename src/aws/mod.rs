@@ -12,6 +12,7 @@ mod error;
 pub mod poll;
 pub mod pricing;
 pub mod profile;
+pub mod s3;
 pub mod secretsmanager;
 pub mod ssm;
 pub mod sts;

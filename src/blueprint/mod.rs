@@ -19,6 +19,7 @@ pub mod validate;
 pub mod volume;
 
 mod allora;
+mod dynabench;
 mod theta;
 
 use crate::error::{ConfigIssue, Error, Result};
@@ -70,6 +71,25 @@ pub trait Blueprint: Sync {
         None
     }
 
+    /// What the user does next with the deployed stacks' `outputs` (the outputs file's
+    /// format, stacks of `plan`), one line each, printed on stderr after `deploy` and
+    /// `outputs`: Dynabench's task settings, say. None by default, and none when the outputs
+    /// it needs are missing.
+    fn checklist(
+        &self,
+        plan: &Plan,
+        outputs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<String> {
+        let _ = (plan, outputs);
+        Vec::new()
+    }
+
+    /// Whether a `.env` file of it may name a fleet (`NODECTL_NODES`): several nodes over its
+    /// shared stacks.
+    fn fleets(&self) -> bool {
+        true
+    }
+
     /// The keys that hold a node's own identity (a wallet mnemonic, a node password): in a
     /// fleet ([`crate::fleet`]) each node needs its own, so they may not be set for all nodes.
     fn per_node_keys(&self) -> &'static [&'static str] {
@@ -99,10 +119,7 @@ pub fn init_commands() -> String {
 }
 
 /// Every blueprint, one line each.
-pub static BLUEPRINTS: &[&dyn Blueprint] = &[&allora::Allora, &theta::Theta];
-
-/// Blueprints announced but not available in this version, by name.
-const PLANNED: &[&str] = &["dynabench"];
+pub static BLUEPRINTS: &[&dyn Blueprint] = &[&allora::Allora, &theta::Theta, &dynabench::Dynabench];
 
 /// The blueprint named `name`.
 pub fn find(name: &str) -> Option<&'static dyn Blueprint> {
@@ -159,17 +176,10 @@ pub fn detect(settings: &Settings) -> Result<&'static dyn Blueprint> {
         if let Some(blueprint) = find(name) {
             return Ok(blueprint);
         }
-        let (message, hint) = if PLANNED.contains(&name) {
-            (
-                format!("the `{name}` blueprint is not available yet"),
-                format!("this version of nodectl deploys {names}"),
-            )
-        } else {
-            (
-                format!("unknown blueprint `{name}`"),
-                format!("set NODECTL_BLUEPRINT to {names}"),
-            )
-        };
+        let (message, hint) = (
+            format!("unknown blueprint `{name}`"),
+            format!("set NODECTL_BLUEPRINT to {names}"),
+        );
         return Err(Error::Config(vec![ConfigIssue::key(
             "NODECTL_BLUEPRINT",
             &setting.source,
@@ -277,7 +287,7 @@ mod tests {
                 );
             }
             assert_eq!(blueprint.files().blueprint, blueprint.name());
-            assert!(blueprint.stack_ids().contains(&"common"));
+            assert!(!blueprint.stack_ids().is_empty());
         }
     }
 

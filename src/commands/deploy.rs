@@ -215,6 +215,7 @@ async fn by_region(
     if !failed.is_empty() {
         return Err(Error::NodesFailed { failed, deployed });
     }
+    super::print_checklist(plan, &outputs.0, printer);
     printer.report(&DeployReport::Outputs(outputs));
     Ok(())
 }

@@ -17,6 +17,7 @@ pub(super) async fn outputs(global: &GlobalArgs, printer: &Printer) -> Result<()
         let engine = session.engine(printer, Duration::ZERO);
         all.0.extend(ops::inspect::outputs(&engine, &part).await?.0);
     }
+    super::print_checklist(&plan, &all.0, printer);
     printer.report(&all);
     Ok(())
 }

@@ -19,7 +19,7 @@ use crate::aws::{self, AwsOptions};
 use crate::blueprint;
 use crate::cli::{Cli, Command, GlobalArgs, OutputArg};
 use crate::error::Source;
-use crate::error::{Error, Result};
+use crate::error::{ConfigIssue, Error, Result};
 use crate::plan::Plan;
 use crate::printer::Printer;
 use crate::settings::{Setting, Settings};
@@ -120,6 +120,18 @@ pub(crate) fn load_plan_with(
     let tags = blueprint::tags::from_settings(&settings);
     let blueprint = blueprint::detect(&settings)?;
     let planned = match crate::fleet::names(&settings)? {
+        Some(_) if !blueprint.fleets() => Err(Error::Config(vec![ConfigIssue::key(
+            crate::fleet::NODES_KEY,
+            &settings
+                .get(crate::fleet::NODES_KEY)
+                .expect("named nodes")
+                .source,
+            format!(
+                "names a fleet, and a {} plan has one node",
+                blueprint.name()
+            ),
+        )
+        .hint("remove NODECTL_NODES; deploy another .env file for another one")])),
         Some(names) => crate::fleet::plan(blueprint, &settings, &names),
         None => blueprint.plan(&settings),
     };
@@ -158,6 +170,20 @@ pub(crate) fn load_plan_with(
         global.env_file.display()
     );
     Ok(plan)
+}
+
+/// Prints on stderr what the user does next with the deployed stacks' `outputs`
+/// ([`blueprint::Blueprint::checklist`]).
+pub(crate) fn print_checklist(
+    plan: &Plan,
+    outputs: &serde_json::Map<String, serde_json::Value>,
+    printer: &Printer,
+) {
+    if let Some(blueprint) = blueprint::find(plan.blueprint) {
+        for line in blueprint.checklist(plan, outputs) {
+            printer.info(&line);
+        }
+    }
 }
 
 /// Prints the plan's warnings (unknown keys, ignored keys, ...).

@@ -108,6 +108,20 @@ impl<'a> Builder<'a> {
             for instance in &usage.instances {
                 builder.instance(instance, instance_prices);
             }
+            for (id, what) in &usage.usage {
+                let kind = what.split(':').next().unwrap_or(what);
+                builder.lines.push(Line {
+                    stack: stack.name.clone(),
+                    category: Category::Usage,
+                    item: format!("{kind} {id}"),
+                    quantity: 0.0,
+                    unit: String::new(),
+                    unit_price: None,
+                    monthly_cents: None,
+                    source: None,
+                    note: Some(what),
+                });
+            }
             for volume in usage.volumes.iter().filter(|v| !v.root) {
                 builder.volume(volume, Category::DataVolume);
             }

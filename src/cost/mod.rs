@@ -39,6 +39,8 @@ pub enum Category {
     Monitoring,
     /// Secrets Manager secrets.
     Secrets,
+    /// Resources billed by use only (queues, buckets, functions, APIs): no amount.
+    Usage,
 }
 
 impl Category {
@@ -51,6 +53,7 @@ impl Category {
             Category::Network => "network",
             Category::Monitoring => "monitoring",
             Category::Secrets => "secrets",
+            Category::Usage => "usage",
         }
     }
 }
@@ -144,11 +147,11 @@ impl Estimate {
         self.lines.iter().filter_map(|l| l.monthly_cents).sum()
     }
 
-    /// The lines whose price is unknown.
+    /// The lines whose price is unknown (usage-priced lines are not unknown).
     pub fn unknown_lines(&self) -> usize {
         self.lines
             .iter()
-            .filter(|l| l.monthly_cents.is_none())
+            .filter(|l| l.monthly_cents.is_none() && l.category != Category::Usage)
             .count()
     }
 
@@ -231,6 +234,10 @@ impl Estimate {
                 };
                 item.push_str(&format!(" [{}]", index + 1));
             }
+            if line.category == Category::Usage {
+                rows.push([item, "-".into(), "by use".into(), "usage-priced".into()]);
+                continue;
+            }
             rows.push([
                 item,
                 format!("{} {}", number(line.quantity), line.unit),
@@ -245,7 +252,12 @@ impl Estimate {
         if self.uses_price_list() {
             source.push_str(", instance prices from the AWS Price List API");
         }
-        let total_label = if self.unknown_lines() > 0 {
+        let usage = self
+            .lines
+            .iter()
+            .filter(|l| l.category == Category::Usage)
+            .count();
+        let mut total_label = if self.unknown_lines() > 0 {
             format!(
                 "total without the {} unknown line{}",
                 self.unknown_lines(),
@@ -254,6 +266,17 @@ impl Estimate {
         } else {
             "total".into()
         };
+        if usage > 0 {
+            total_label.push_str(&format!(
+                "{} the {usage} usage-priced line{}",
+                if self.unknown_lines() > 0 {
+                    " and"
+                } else {
+                    " without"
+                },
+                if usage == 1 { "" } else { "s" }
+            ));
+        }
         let footer = [
             (total_label, self.total_cents()),
             (

@@ -72,10 +72,40 @@ pub(crate) struct StackUse {
     /// `AWS::Logs::LogGroup` resources: logical id and retention in days (`None`: never
     /// expires).
     pub log_groups: Vec<(String, Option<i64>)>,
+    /// Created resources billed by use only (requests, stored GB, compute time; see
+    /// [`USAGE_TYPES`]): `(logical id, what it is and how it is billed)`.
+    pub usage: Vec<(String, &'static str)>,
     /// Created resources that are neither priced here nor in [`FREE_TYPES`]: `(logical id,
     /// type)`. Their cost, if any, is not in the estimate.
     pub unpriced: Vec<(String, String)>,
 }
+
+/// Resource types that have no monthly fee and are billed by use only, each with what it is
+/// and its list price in us-east-1 (published on each service's pricing page; the estimate
+/// shows them as usage-priced, never as an amount).
+pub(crate) const USAGE_TYPES: &[(&str, &str)] = &[
+    (
+        "AWS::SQS::Queue",
+        "SQS queue: 0.40 USD per million requests past the first million a month \
+         (https://aws.amazon.com/sqs/pricing/)",
+    ),
+    (
+        "AWS::S3::Bucket",
+        "S3 bucket: 0.023 USD per GB-month stored (S3 Standard), 0.005 USD per 1,000 PUT and \
+         0.0004 USD per 1,000 GET requests (https://aws.amazon.com/s3/pricing/)",
+    ),
+    (
+        "AWS::Lambda::Function",
+        "Lambda function: 0.20 USD per million requests and 0.0000166667 USD per GB-second, \
+         past the first million requests and 400,000 GB-seconds a month \
+         (https://aws.amazon.com/lambda/pricing/)",
+    ),
+    (
+        "AWS::ApiGateway::RestApi",
+        "API Gateway REST API: 3.50 USD per million requests \
+         (https://aws.amazon.com/api-gateway/pricing/)",
+    ),
+];
 
 /// Resource types that cost nothing by themselves (IAM, VPC plumbing, security groups,
 /// associations, stack-internal helpers). What they carry (traffic through an internet
@@ -102,6 +132,14 @@ pub(crate) const FREE_TYPES: &[&str] = &[
     // No monthly fee; e-mail notifications past the free 1,000 a month are not estimated.
     "AWS::SNS::Topic",
     "AWS::SNS::Subscription",
+    // Billed through what they attach to (a queue, a bucket, a function, an API).
+    "AWS::SQS::QueuePolicy",
+    "AWS::S3::BucketPolicy",
+    "AWS::Lambda::Permission",
+    "AWS::ApiGateway::Account",
+    "AWS::ApiGateway::Deployment",
+    // A stage without a cache cluster has no fee of its own (requests are the API's).
+    "AWS::ApiGateway::Stage",
 ];
 
 /// Reads what `stack` (deployed in `region`) uses from its rendered template.
@@ -110,7 +148,7 @@ pub(crate) fn read(stack: &StackSpec, region: &str) -> StackUse {
     let looked_up: Vec<&str> = stack
         .lookups
         .iter()
-        .flat_map(|lookup| lookup.parameters().iter().copied())
+        .flat_map(|lookup| lookup.parameters())
         .collect();
     let default_subnet_params: Vec<&str> = stack
         .lookups
@@ -175,6 +213,14 @@ pub(crate) fn read(stack: &StackSpec, region: &str) -> StackUse {
                     .and_then(|days| eval.string(Some(days)))
                     .and_then(|days| days.parse().ok());
                 usage.log_groups.push((id.to_string(), retention));
+            }
+            _ if created && USAGE_TYPES.iter().any(|(usage, _)| *usage == kind) => {
+                let what = USAGE_TYPES
+                    .iter()
+                    .find(|(usage, _)| *usage == kind)
+                    .map(|(_, what)| *what)
+                    .expect("found");
+                usage.usage.push((id.to_string(), what));
             }
             _ if created && !FREE_TYPES.contains(&kind) && !PRICED_TYPES.contains(&kind) => {
                 usage.unpriced.push((id.to_string(), kind.to_string()));

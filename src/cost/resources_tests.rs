@@ -105,17 +105,27 @@ fn parameters_conditions_and_defaults_are_evaluated() {
 }
 
 #[test]
-fn resources_of_unknown_cost_are_listed() {
+fn resources_of_unknown_cost_are_listed_and_usage_priced_ones_named() {
     let mut template = template();
-    template["Resources"].as_object_mut().unwrap().insert(
+    let resources = template["Resources"].as_object_mut().unwrap();
+    resources.insert(
+        "Table".into(),
+        serde_json::json!({"Type": "AWS::DynamoDB::Table", "Properties": {}}),
+    );
+    resources.insert(
         "Queue".into(),
         serde_json::json!({"Type": "AWS::SQS::Queue", "Properties": {}}),
     );
     let usage = read(&stack(template, &[], Vec::new())).unwrap();
     assert_eq!(
         usage.unpriced,
-        [("Queue".to_string(), "AWS::SQS::Queue".to_string())]
+        [("Table".to_string(), "AWS::DynamoDB::Table".to_string())]
     );
+    assert_eq!(usage.usage.len(), 1);
+    assert_eq!(usage.usage[0].0, "Queue");
+    assert!(usage.usage[0]
+        .1
+        .starts_with("SQS queue: 0.40 USD per million requests"));
 }
 
 #[test]

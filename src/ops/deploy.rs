@@ -7,14 +7,17 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::writer::pending_lines;
+pub use super::writer::SecretWriter;
 use super::{lookup, replace, Report, Session};
 use crate::aws::cloudformation::ChangeRow;
 use crate::aws::ec2::Ec2;
+use crate::aws::s3::S3;
 use crate::aws::secretsmanager::SecretsManager;
 use crate::error::{Error, Result};
-use crate::observer::{Observer, Prompt};
+use crate::observer::Prompt;
 use crate::plan::{Plan, StackSpec, Step};
-use crate::secrets::{self, NodeSecret, Pending, Stored};
+use crate::secrets::Stored;
 use crate::stack::deploy::{DeployOptions, DeployResult, Method, Prepared};
 use crate::stack::outputs::{merge_into_file, outputs_object};
 use crate::stack::Engine;
@@ -143,8 +146,15 @@ pub async fn deploy(
     let ssm = crate::aws::ssm::Ssm::new(&session.sdk);
     // Every selected stack's instance types, before the first stack is touched.
     lookup::check_offerings(&ec2, plan, selected).await?;
+    let uploads = selected.iter().any(|stack| {
+        stack
+            .before_deploy
+            .iter()
+            .any(|step| matches!(step, Step::Upload(_)))
+    });
     let writer = SecretWriter {
         client: SecretsManager::new(&session.sdk),
+        s3: uploads.then(|| S3::new(&session.sdk)),
         region: plan.region.clone(),
     };
     let clients = Clients {
@@ -296,77 +306,6 @@ async fn deploy_one(
     }
 }
 
-/// Where a stack's [`Step::WriteSecret`] steps write.
-pub struct SecretWriter {
-    /// The Secrets Manager client.
-    pub client: SecretsManager,
-    /// The region (for messages).
-    pub region: String,
-}
-
-impl SecretWriter {
-    /// What writing each of `stack`'s secrets would do (read-only).
-    async fn pending<'s>(&self, stack: &'s StackSpec) -> Result<Vec<(&'s NodeSecret, Pending)>> {
-        let mut found = Vec::new();
-        for step in &stack.before_deploy {
-            if let Step::WriteSecret(secret) = step {
-                found.push((
-                    secret,
-                    secrets::pending(&self.client, &self.region, secret).await?,
-                ));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Writes the secrets that `pending` says change, and says what it did.
-    async fn write(
-        &self,
-        pending: &[(&NodeSecret, Pending)],
-        observer: &dyn Observer,
-    ) -> Result<()> {
-        for (secret, _) in pending.iter().filter(|(_, what)| what.writes()) {
-            let (stored, restored, public) =
-                secrets::write(&self.client, &self.region, secret, observer).await?;
-            if restored {
-                observer.note(&format!(
-                    "restored the secret `{}`, which was scheduled for deletion, and reused it",
-                    secret.secret_id
-                ));
-            }
-            let line = secret.describe(&stored);
-            if stored == Stored::Replaced {
-                observer.warn(&line);
-            } else {
-                observer.note(&line);
-            }
-            for line in public {
-                observer.note(&line);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A line for each secret `pending` will write, shown with the changes before confirmation.
-fn pending_lines(pending: &[(&NodeSecret, Pending)]) -> Vec<String> {
-    pending
-        .iter()
-        .filter_map(|(secret, what)| {
-            let id = &secret.secret_id;
-            Some(match what {
-                Pending::Unchanged => return None,
-                Pending::Create => format!("and create the secret `{id}` (values not shown)"),
-                Pending::Update => format!("and update the secret `{id}` (values not shown)"),
-                Pending::Restore(date) => format!(
-                    "and restore the secret `{id}`, scheduled for deletion since {date}, and \
-                     reuse it"
-                ),
-            })
-        })
-        .collect()
-}
-
 /// Deploys one stack that has no secrets to write: see [`deploy_stack_with`].
 pub async fn deploy_stack(
     engine: &Engine<'_>,
@@ -402,9 +341,14 @@ pub async fn deploy_stack_with(
         }
     }
     let writes = pending.iter().any(|(_, what)| what.writes());
+    let uploads = match secrets {
+        Some(writer) if !options.no_execute => writer.missing_uploads(engine, stack).await?,
+        _ => Vec::new(),
+    };
     if options.method == Method::Direct {
         if let Some(writer) = secrets {
             writer.write(&pending, engine.observer).await?;
+            writer.upload(&uploads, engine.observer).await?;
         }
         return engine.deploy_direct(stack, existing).await;
     }
@@ -471,6 +415,12 @@ pub async fn deploy_stack_with(
     for line in pending_lines(&pending) {
         engine.observer.note(&format!("  {line}"));
     }
+    for (artifact, bucket) in &uploads {
+        engine.observer.note(&format!(
+            "  and upload {} to s3://{bucket}/{}",
+            artifact.what, artifact.key
+        ));
+    }
     if !options.yes {
         match prompt.confirm(&question("Execute these changes"), "--yes") {
             Ok(true) => {}
@@ -490,7 +440,11 @@ pub async fn deploy_stack_with(
         }
     }
     if let Some(writer) = secrets {
-        if let Err(err) = writer.write(&pending, engine.observer).await {
+        let written = match writer.write(&pending, engine.observer).await {
+            Ok(()) => writer.upload(&uploads, engine.observer).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = written {
             engine.discard(&change_set).await;
             return Err(err);
         }

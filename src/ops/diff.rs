@@ -140,7 +140,7 @@ fn parameter_changes(stack: &StackSpec, deployed: &[(String, String)]) -> Vec<Pa
     let looked_up: Vec<&str> = stack
         .lookups
         .iter()
-        .flat_map(|lookup| lookup.parameters().iter().copied())
+        .flat_map(|lookup| lookup.parameters())
         .collect();
     let mut changes = Vec::new();
     for (key, value) in &stack.parameters {

@@ -71,6 +71,16 @@ pub async fn resolve(
     }
     let previous = deployed_parameters(engine, &stack.name).await?;
     for lookup in &stack.lookups {
+        if let Lookup::Output {
+            parameter,
+            stack: source,
+            output,
+        } = lookup
+        {
+            let value = stack_output(engine, source, output, &stack.name).await?;
+            resolved.parameters.push((parameter.clone(), value));
+            continue;
+        }
         let names = lookup.parameters();
         let kept: Vec<(String, String)> = names
             .iter()
@@ -87,7 +97,7 @@ pub async fn resolve(
                 "keeping the {} of the deployed stack `{}`: {}",
                 match lookup {
                     Lookup::DefaultVpc { .. } => "network",
-                    Lookup::Ami { .. } => "AMI",
+                    _ => "AMI",
                 },
                 stack.name,
                 kept.iter()
@@ -130,6 +140,7 @@ pub async fn resolve(
                 });
                 resolved.parameters.push(("ImageId".into(), chosen));
             }
+            Lookup::Output { .. } => unreachable!("resolved above"),
             Lookup::Ami { parameter } => {
                 let image = match running_image(engine, ec2, &stack.name, &previous).await? {
                     Some(image) => {
@@ -152,6 +163,35 @@ pub async fn resolve(
         }
     }
     Ok(resolved)
+}
+
+/// The value of output `output` of the deployed stack `source`, for a parameter of `stack`.
+/// Errors: the stack is not deployed or has no such output (deploy it first), or an AWS error.
+pub async fn stack_output(
+    engine: &Engine<'_>,
+    source: &str,
+    output: &str,
+    stack: &str,
+) -> Result<String> {
+    let info = engine.describe_for(source, "read").await?;
+    info.as_ref()
+        .and_then(|info| info.outputs.iter().find(|o| o.key == output))
+        .map(|found| found.value.clone())
+        .ok_or_else(|| {
+            Error::usage(
+                format!(
+                    "stack `{stack}` needs the output {output} of stack `{source}`, which {} in \
+                     `{}`",
+                    if info.is_some() {
+                        "does not have it"
+                    } else {
+                        "does not exist"
+                    },
+                    engine.region
+                ),
+                format!("deploy `{source}` first (`nodectl deploy all` deploys both in order)"),
+            )
+        })
 }
 
 /// For each deployed node stack of `stacks` whose pinned AMI (its `ImageId` parameter) is not

@@ -15,6 +15,7 @@ pub mod lookup;
 pub mod node;
 pub mod replace;
 pub mod volumes;
+pub mod writer;
 
 use std::time::Duration;
 

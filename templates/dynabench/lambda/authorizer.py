@@ -37,7 +37,9 @@ accepting them would open the gateway to anyone; a shared-string comparison
 
 Environment: ``ENDPOINT_SECRET_ID``, the id or ARN of a Secrets Manager secret whose value is
 the JSON object ``{"endpointSecret": "<key>"}``, or ``{"endpointSecret": ["<new>", "<old>"]}``
-during a rotation. Read once per container and cached for ``CACHE_SECONDS``.
+during a rotation; with ``ENDPOINT_SECRET_ENTRY`` set, that object is the secret's entry of that
+name (nodectl stores ``{"<api stack>": {"endpointSecret": ...}}``). Read once per container and
+cached for ``CACHE_SECONDS``.
 IAM: ``secretsmanager:GetSecretValue`` on that secret (and ``kms:Decrypt`` if it is encrypted
 with a customer managed key).
 
@@ -83,16 +85,19 @@ def signing_keys():
         return _cache["keys"]
     secret_id = os.environ["ENDPOINT_SECRET_ID"]
     response = SECRETS.get_secret_value(SecretId=secret_id)
+    entry = os.environ.get("ENDPOINT_SECRET_ENTRY")
     try:
-        value = json.loads(response["SecretString"])[SECRET_FIELD]
+        document = json.loads(response["SecretString"])
+        value = (document[entry] if entry else document)[SECRET_FIELD]
     except (KeyError, TypeError, ValueError):
         value = None
     keys = tuple(value) if isinstance(value, list) else (value,)
     if not keys or not all(isinstance(key, str) and key for key in keys):
         # Says what is wrong, never what the value is.
         raise RuntimeError(
-            f"secret {secret_id}: not a JSON object whose {SECRET_FIELD!r} is a non-empty "
-            "string or a list of them"
+            f"secret {secret_id}: not a JSON object whose "
+            f"{(entry + '.') if entry else ''}{SECRET_FIELD!r} is a non-empty string or a list "
+            "of them"
         )
     _cache.update(keys=keys, until=now + CACHE_SECONDS)
     return keys

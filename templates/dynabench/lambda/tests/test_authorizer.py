@@ -3,6 +3,7 @@
 import base64
 import json
 import logging
+import os
 import time
 import unittest
 from contextlib import contextmanager
@@ -126,6 +127,18 @@ class AuthorizerTest(unittest.TestCase):
         # The scheme is case-insensitive, as in Dynabench's jwt_token_from_header.
         self.assertEqual(call("bearer " + token()), allowed("42"))
         self.stubber.assert_no_pending_responses()
+
+    def test_the_key_is_read_from_the_stacks_entry_when_named(self):
+        # nodectl's layout: {"<api stack>": {"endpointSecret": ...}}, ENDPOINT_SECRET_ENTRY set.
+        with mock.patch.dict(os.environ, {"ENDPOINT_SECRET_ENTRY": "dynabench-nli-api"}):
+            self.expect_secret({"dynabench-nli-api": {"endpointSecret": KEY}})
+            self.assertEqual(call("Bearer " + token()), allowed("42"))
+            authorizer._cache.update(keys=(), until=0.0)
+            self.expect_secret({"endpointSecret": KEY})
+            with self.assertRaises(RuntimeError) as caught:
+                call("Bearer " + token())
+            self.assertIn("dynabench-nli-api.'endpointSecret'", str(caught.exception))
+            self.assertNotIn(KEY, str(caught.exception))
 
     def test_both_keys_of_a_rotation_are_accepted(self):
         self.expect_secret({"endpointSecret": [KEY, OLD_KEY]})
