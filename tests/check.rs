@@ -144,6 +144,16 @@ fn expected_failures() -> Vec<(&'static str, Vec<Failure>)> {
              "no bucket policy denies requests without TLS: add an AWS::S3::BucketPolicy with a Deny \
               statement on Condition Bool aws:SecureTransport false"),
         ]),
+        ("lambda_runtime_supported", vec![
+            ("lambda_runtime_supported", "Function",
+             "the function's runtime is deprecated (no security patches; AWS blocks creating and \
+              updating such functions): use a supported one such as python3.13 or nodejs22.x"),
+        ]),
+        ("apigateway_access_logging", vec![
+            ("apigateway_access_logging", "Stage",
+             "the stage writes no access log: set AccessLogSetting with a DestinationArn (a \
+              CloudWatch Logs log group) and a Format"),
+        ]),
         ("instance_family_recommended", vec![
             ("instance_family_recommended", "Instance",
              "the instance family is not one the blueprint recommends for this workload"),
@@ -267,7 +277,7 @@ fn both_blueprints_pass_with_their_samples() {
     assert_eq!(
         out.stderr,
         format!(
-            "{UPSTREAM_WARNINGS}checks: 15 passed, 0 failed, 1 suppressed, 22 not applicable\n"
+            "{UPSTREAM_WARNINGS}checks: 15 passed, 0 failed, 1 suppressed, 26 not applicable\n"
         )
     );
     assert_eq!(report["blueprint"], "allora");
@@ -331,7 +341,7 @@ fn the_text_report_is_a_table_with_the_seed_remarks() {
     assert_eq!(
         out.stderr,
         format!(
-            "{UPSTREAM_WARNINGS}checks: 15 passed, 0 failed, 1 suppressed, 22 not applicable\n"
+            "{UPSTREAM_WARNINGS}checks: 15 passed, 0 failed, 1 suppressed, 26 not applicable\n"
         )
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -340,8 +350,8 @@ fn the_text_report_is_a_table_with_the_seed_remarks() {
         header,
         ["STACK", "STATUS", "CONTROL", "CHECK", "RULE", "RESOURCE", "REASON", "REMARK"]
     );
-    // One row per stack and rule (18 rules, one finding each here), aligned under the header.
-    assert_eq!(lines.len(), 1 + 2 * 19);
+    // One row per stack and rule (21 rules, one finding each here), aligned under the header.
+    assert_eq!(lines.len(), 1 + 2 * 21);
     let column = |name: &str| lines[0].find(name).unwrap();
     let row = lines
         .iter()
@@ -480,14 +490,14 @@ fn sarif_reports_rules_results_and_suppressions() {
     let run = &sarif["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "nodectl");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 19);
+    assert_eq!(rules.len(), 21);
     assert_eq!(rules[0]["id"], "sg_no_world_ssh_rdp");
     assert_eq!(
         rules[0]["shortDescription"]["text"],
         "Compute protection: Enable people to perform actions at a distance"
     );
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 38);
+    assert_eq!(results.len(), 42);
     for result in results {
         let index = result["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[index]["id"], result["ruleId"]);

@@ -73,6 +73,28 @@ fn the_plan_has_three_stacks_and_a_content_addressed_lambda_package() {
         key.starts_with("lambda/") && key.ends_with(".zip") && key.len() == 7 + 64 + 4,
         "{key}"
     );
+    // The REST API's deployment is named by a hash of its body and settings, so that a changed
+    // origin creates a new deployment (the stage follows).
+    let resources = all["dynabench-my-task-api"]["Resources"]
+        .as_object()
+        .unwrap();
+    let deployment = resources
+        .keys()
+        .find(|key| key.starts_with("Deployment"))
+        .unwrap()
+        .clone();
+    assert_eq!(deployment.len(), "Deployment".len() + 8, "{deployment}");
+    assert_eq!(
+        resources["Stage"]["Properties"]["DeploymentId"]["Ref"],
+        deployment.as_str()
+    );
+    let out = workspace.run_with(
+        &["render", "api"],
+        &[("DYNABENCH_ALLOWED_ORIGIN", "https://example.org")],
+    );
+    out.success();
+    let other: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(other["Resources"][&deployment].is_null());
     // Filled at deploy time from the task and api stacks' outputs.
     assert!(default("dynabench-my-task-api", "CodeBucket").is_null());
     assert!(default("dynabench-my-task-server", "GatewayUrl").is_null());

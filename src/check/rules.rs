@@ -14,6 +14,10 @@ pub(crate) const BUILT_IN_RULES: &[(&str, &str)] = &[
     ("iam.guard", include_str!("../../rules/iam.guard")),
     ("secrets.guard", include_str!("../../rules/secrets.guard")),
     ("s3.guard", include_str!("../../rules/s3.guard")),
+    (
+        "serverless.guard",
+        include_str!("../../rules/serverless.guard"),
+    ),
     ("cost.guard", include_str!("../../rules/cost.guard")),
     (
         "reliability.guard",

@@ -231,6 +231,54 @@ fn stack(
     Ok(spec)
 }
 
+/// `template` (the api stack's) with its `Deployment` renamed `Deployment<hash>`, the hash of
+/// the REST API's body and the parameter values: CloudFormation deploys a REST API only when
+/// its `AWS::ApiGateway::Deployment` is created, so a changed body (a new allowed origin) would
+/// otherwise never reach the stage (CloudFormation User Guide, `AWS::ApiGateway::Deployment`:
+/// "To update a deployment, you must create a new one"). The stage follows the new name.
+fn redeploying(
+    template: &crate::template::Template,
+    parameters: &[(String, String)],
+) -> crate::template::Template {
+    use sha2::{Digest, Sha256};
+    let mut value = template.value().clone();
+    let body = value
+        .pointer("/Resources/Api/Properties/Body")
+        .map(|body| body.to_string())
+        .unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(body.as_bytes());
+    for (name, parameter) in parameters {
+        hasher.update(format!("\n{name}={parameter}").as_bytes());
+    }
+    let hash: String = hasher
+        .finalize()
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let renamed = format!("Deployment{hash}");
+    if let Some(resources) = value
+        .get_mut("Resources")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let entries: Vec<(String, serde_json::Value)> =
+            std::mem::take(resources).into_iter().collect();
+        for (key, resource) in entries {
+            let key = if key == "Deployment" {
+                renamed.clone()
+            } else {
+                key
+            };
+            resources.insert(key, resource);
+        }
+    }
+    if let Some(reference) = value.pointer_mut("/Resources/Stage/Properties/DeploymentId") {
+        *reference = serde_json::json!({ "Ref": renamed });
+    }
+    crate::template::Template::from_value(value)
+}
+
 fn pairs(values: &[(&str, String)]) -> Vec<(String, String)> {
     values
         .iter()
@@ -275,6 +323,7 @@ fn plan(blueprint: &Dynabench, settings: &Settings) -> Result<Plan> {
             ("ApiGatewayCloudWatchRole", config.apigateway_role.clone()),
         ]),
     )?;
+    api.template = redeploying(&api.template, &api.parameters);
     api.depends_on = vec![TASK.into()];
     api.lookups = vec![output("CodeBucket", &task_name, "ArtifactBucketName")];
     let endpoint_secret_id = format!("{api_name}/endpoint-secret");
