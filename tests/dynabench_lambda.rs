@@ -15,17 +15,15 @@
 //! document and AWS's documentation, not observed; and whether the Dynabench admins' endpoint
 //! secret really is the key of the user tokens is inferred from Dynabench's code.
 
-use std::process::Command;
-
 use crate::support::{repo, venv_program};
 
-#[test]
-#[ignore = "full suite: needs .venv/dynabench-lambda (scripts/test installs it)"]
-fn the_lambda_handlers_pass_their_unit_tests() {
-    let output = Command::new(venv_program("dynabench-lambda", "python"))
+/// Runs the Python unittest suite in `dir` (top-level directory `top`, for imports) with the
+/// `dynabench-lambda` venv's Python, from the repository root; returns unittest's report and
+/// how many tests ran. Panics, with the report, when it fails or runs fewer than `at_least`.
+pub fn python_suite(dir: &str, top: &str, at_least: usize) -> String {
+    let output = std::process::Command::new(venv_program("dynabench-lambda", "python"))
         .args(["-m", "unittest", "discover", "-v"])
-        .args(["-s", "templates/dynabench/lambda/tests"])
-        .args(["-t", "templates/dynabench/lambda"])
+        .args(["-s", dir, "-t", top])
         .current_dir(repo())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
@@ -36,13 +34,21 @@ fn the_lambda_handlers_pass_their_unit_tests() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        output.status.success(),
-        "the Lambda handlers' unit tests failed:\n{report}"
-    );
+    assert!(output.status.success(), "{dir} failed:\n{report}");
     let ran: usize = report
         .lines()
         .find_map(|line| line.strip_prefix("Ran ")?.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no \"Ran N tests\" line:\n{report}"));
-    assert!(ran >= 20, "only {ran} tests ran:\n{report}");
+    assert!(ran >= at_least, "only {ran} tests ran:\n{report}");
+    report
+}
+
+#[test]
+#[ignore = "full suite: needs .venv/dynabench-lambda (scripts/test installs it)"]
+fn the_lambda_handlers_pass_their_unit_tests() {
+    python_suite(
+        "templates/dynabench/lambda/tests",
+        "templates/dynabench/lambda",
+        20,
+    );
 }

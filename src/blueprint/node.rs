@@ -44,6 +44,46 @@ pub struct NodeStacks {
     pub secret: Arc<dyn SecretContent>,
 }
 
+/// Renders `request` for stack `stack` and checks the result: every parameter value against
+/// the template's own constraints (a failure is a defect: nodectl's checks let the value
+/// through; `what` names the template in the message), and the instances' user data against
+/// EC2's [`USER_DATA_LIMIT`] (`user_data_hint` says what to do).
+pub fn render_checked(
+    request: &Request,
+    what: &str,
+    stack: &str,
+    user_data_hint: &str,
+) -> Result<crate::template::Template> {
+    let template = render(request)?;
+    let problems = parameter_problems(&template, request.parameters);
+    if !problems.is_empty() {
+        return Err(Error::Config(
+            problems
+                .into_iter()
+                .map(|problem| {
+                    ConfigIssue::general(format!(
+                        "the {what} template's parameter {problem} (value not shown)"
+                    ))
+                    .hint(
+                        "a value nodectl's own checks let through: report it, with the key \
+                         you set",
+                    )
+                })
+                .collect(),
+        ));
+    }
+    for (_, size) in user_data_sizes(&template, stack) {
+        if size > USER_DATA_LIMIT {
+            return Err(Error::Config(vec![ConfigIssue::general(format!(
+                "the instance's user data would be {size} bytes, more than the {USER_DATA_LIMIT} \
+                 bytes EC2 accepts"
+            ))
+            .hint(user_data_hint.to_string())]));
+        }
+    }
+    Ok(template)
+}
+
 /// Renders the common and the node stack of `blueprint`. Errors: the rendered user data
 /// exceeds EC2's [`USER_DATA_LIMIT`], or a template file (from `NODECTL_TEMPLATES_DIR`) is
 /// broken.
@@ -59,38 +99,17 @@ pub fn stacks(blueprint: &dyn Blueprint, inputs: NodeStacks) -> Result<Vec<Stack
         tags.extend(inputs.tags.iter().cloned());
         tags
     };
-    let node_template = render(&Request {
-        files: blueprint.files(),
-        file: "single-node.json",
-        parameters: &inputs.node_parameters,
-        lists: &inputs.lists,
-    })?;
-    let problems = parameter_problems(&node_template, &inputs.node_parameters);
-    if !problems.is_empty() {
-        return Err(Error::Config(
-            problems
-                .into_iter()
-                .map(|problem| {
-                    ConfigIssue::general(format!(
-                        "the node template's parameter {problem} (value not shown)"
-                    ))
-                    .hint(
-                        "a value nodectl's own checks let through: report it, with the key \
-                         you set",
-                    )
-                })
-                .collect(),
-        ));
-    }
-    for (_, size) in user_data_sizes(&node_template, &inputs.node_stack) {
-        if size > USER_DATA_LIMIT {
-            return Err(Error::Config(vec![ConfigIssue::general(format!(
-                "the instance's user data would be {size} bytes, more than the {USER_DATA_LIMIT} \
-                 bytes EC2 accepts"
-            ))
-            .hint(inputs.user_data_hint)]));
-        }
-    }
+    let node_template = render_checked(
+        &Request {
+            files: blueprint.files(),
+            file: "single-node.json",
+            parameters: &inputs.node_parameters,
+            lists: &inputs.lists,
+        },
+        "node",
+        &inputs.node_stack,
+        inputs.user_data_hint,
+    )?;
     let common_template = render(&Request {
         files: blueprint.files(),
         file: "common.json",

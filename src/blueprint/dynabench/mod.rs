@@ -24,14 +24,15 @@ mod secrets;
 use std::sync::{Arc, LazyLock};
 
 use super::keys::KeySpec;
+use super::node::render_checked;
 use super::Blueprint;
-use crate::error::{ConfigIssue, Error, Result};
+use crate::error::Result;
 use crate::facts::Facts;
 use crate::plan::{Artifact, Lookup, Plan, StackKind, StackSpec, Step};
 use crate::secrets::NodeSecret;
 use crate::settings::Settings;
-use crate::template::render::{render, Request};
-use crate::template::{parameter_problems, user_data_sizes, TemplateFiles, USER_DATA_LIMIT};
+use crate::template::render::Request;
+use crate::template::TemplateFiles;
 use config::{all_keys, read, DynabenchConfig};
 
 /// The ids of the blueprint's stacks, in deploy order.
@@ -189,38 +190,18 @@ fn stack(
     file: &str,
     parameters: Vec<(String, String)>,
 ) -> Result<StackSpec> {
-    let template = render(&Request {
-        files: blueprint.files(),
-        file,
-        parameters: &parameters,
-        lists: &[],
-    })?;
-    let problems = parameter_problems(&template, &parameters);
-    if !problems.is_empty() {
-        return Err(Error::Config(
-            problems
-                .into_iter()
-                .map(|problem| {
-                    ConfigIssue::general(format!(
-                        "the {id} template's parameter {problem} (value not shown)"
-                    ))
-                    .hint(
-                        "a value nodectl's own checks let through: report it, with the key you set",
-                    )
-                })
-                .collect(),
-        ));
-    }
     let name = config.stack(id);
-    for (_, size) in user_data_sizes(&template, &name) {
-        if size > USER_DATA_LIMIT {
-            return Err(Error::Config(vec![ConfigIssue::general(format!(
-                "the server's user data would be {size} bytes, more than the {USER_DATA_LIMIT} \
-                 bytes EC2 accepts"
-            ))
-            .hint("a defect of the built-in template: report it")]));
-        }
-    }
+    let template = render_checked(
+        &Request {
+            files: blueprint.files(),
+            file,
+            parameters: &parameters,
+            lists: &[],
+        },
+        id,
+        &name,
+        "a defect of the built-in template: report it",
+    )?;
     let mut spec = StackSpec::new(id, &name, &config.region, template);
     spec.parameters = parameters;
     spec.tags = vec![
@@ -337,7 +318,7 @@ fn plan(blueprint: &Dynabench, settings: &Settings) -> Result<Plan> {
         Step::WriteSecret(NodeSecret {
             secret_id: endpoint_secret_id.clone(),
             node: api_name.clone(),
-            content: Arc::new(secrets::EndpointSecret(config.endpoint_secret.clone())),
+            content: Arc::new(secrets::OneSecret::endpoint(config.endpoint_secret.clone())),
             tags: api.tags.clone(),
         }),
     ];
@@ -384,7 +365,7 @@ fn plan(blueprint: &Dynabench, settings: &Settings) -> Result<Plan> {
     server.before_deploy = vec![Step::WriteSecret(NodeSecret {
         secret_id: server_secret.clone(),
         node: server_name.clone(),
-        content: Arc::new(secrets::DecenSecret(config.decen_secret.clone())),
+        content: Arc::new(secrets::OneSecret::decen(config.decen_secret.clone())),
         tags: server.tags.clone(),
     })];
     server.after_destroy = vec![Step::DeleteSecret {

@@ -68,72 +68,62 @@ fn describe(what: &str, key: &str, id: &str, node: &str, stored: &Stored) -> Str
     }
 }
 
-/// The server's entry: the task's `decen_eaas_secret` (`DYNABENCH_DECEN_EAAS_SECRET`).
+/// One secret value under `field` of a stack's entry: the configured one (`key`), or `None`
+/// to keep the stored one.
 #[derive(Debug, Clone)]
-pub(super) struct DecenSecret(pub Option<SecretValue>);
+pub(super) struct OneSecret {
+    /// The configured value.
+    pub value: Option<SecretValue>,
+    /// Its field in the entry.
+    pub field: &'static str,
+    /// The key that configures it.
+    pub key: &'static str,
+    /// Where the user gets it, for the error when it is missing.
+    pub hint: &'static str,
+    /// What it is, in words.
+    pub what: &'static str,
+}
 
-impl SecretContent for DecenSecret {
-    fn check(&self) -> Result<()> {
-        Ok(())
+impl OneSecret {
+    /// The server's entry: the task's `decen_eaas_secret` (`DYNABENCH_DECEN_EAAS_SECRET`).
+    pub(super) fn decen(value: Option<SecretValue>) -> Self {
+        OneSecret {
+            value,
+            field: "decen_eaas_secret",
+            key: "DYNABENCH_DECEN_EAAS_SECRET",
+            hint: "copy it from the task's settings page on dynabench.org (\"Is this a \
+                   Decentralized Task?\")",
+            what: "the task's decen_eaas_secret",
+        }
     }
 
-    fn entry(&self, current: Option<&Value>) -> Result<(Value, Stored)> {
-        entry(
-            &self.0,
-            current,
-            "decen_eaas_secret",
-            "DYNABENCH_DECEN_EAAS_SECRET",
-            "copy it from the task's settings page on dynabench.org (\"Is this a Decentralized \
-             Task?\")",
-        )
-    }
-
-    fn contents(&self) -> &'static str {
-        "the task's decen_eaas_secret"
-    }
-
-    fn describe(&self, id: &str, node: &str, stored: &Stored) -> String {
-        describe(
-            "the task's decen_eaas_secret",
-            "DYNABENCH_DECEN_EAAS_SECRET",
-            id,
-            node,
-            stored,
-        )
+    /// The api stack's entry: the model endpoint secret (`DYNABENCH_ENDPOINT_SECRET`).
+    pub(super) fn endpoint(value: Option<SecretValue>) -> Self {
+        OneSecret {
+            value,
+            field: "endpointSecret",
+            key: "DYNABENCH_ENDPOINT_SECRET",
+            hint: "ask the Dynabench admins for the model endpoint secret",
+            what: "the model endpoint secret",
+        }
     }
 }
 
-/// The API's entry: the model endpoint secret (`DYNABENCH_ENDPOINT_SECRET`).
-#[derive(Debug, Clone)]
-pub(super) struct EndpointSecret(pub Option<SecretValue>);
-
-impl SecretContent for EndpointSecret {
+impl SecretContent for OneSecret {
     fn check(&self) -> Result<()> {
         Ok(())
     }
 
     fn entry(&self, current: Option<&Value>) -> Result<(Value, Stored)> {
-        entry(
-            &self.0,
-            current,
-            "endpointSecret",
-            "DYNABENCH_ENDPOINT_SECRET",
-            "ask the Dynabench admins for the model endpoint secret",
-        )
+        entry(&self.value, current, self.field, self.key, self.hint)
     }
 
     fn contents(&self) -> &'static str {
-        "the model endpoint secret"
+        self.what
     }
 
     fn describe(&self, id: &str, node: &str, stored: &Stored) -> String {
-        describe(
-            "the model endpoint secret",
-            "DYNABENCH_ENDPOINT_SECRET",
-            id,
-            node,
-            stored,
-        )
+        describe(self.what, self.key, id, node, stored)
     }
 }
 
@@ -144,7 +134,7 @@ mod tests {
     #[test]
     fn secrets_are_kept_written_replaced_or_required() {
         let stored = json!({"decen_eaas_secret": "old"});
-        let none = DecenSecret(None);
+        let none = OneSecret::decen(None);
         assert_eq!(
             none.entry(Some(&stored)).unwrap(),
             (stored.clone(), Stored::Unchanged)
@@ -154,7 +144,7 @@ mod tests {
             err.reports()[0].0,
             "DYNABENCH_DECEN_EAAS_SECRET is not set, and no value is stored yet"
         );
-        let new = DecenSecret(Some(SecretValue::new("new")));
+        let new = OneSecret::decen(Some(SecretValue::new("new")));
         assert_eq!(
             new.entry(Some(&stored)).unwrap(),
             (json!({"decen_eaas_secret": "new"}), Stored::Replaced)
@@ -163,7 +153,7 @@ mod tests {
             new.entry(None).unwrap(),
             (json!({"decen_eaas_secret": "new"}), Stored::Written)
         );
-        let endpoint = EndpointSecret(Some(SecretValue::new("k")));
+        let endpoint = OneSecret::endpoint(Some(SecretValue::new("k")));
         assert_eq!(
             endpoint.entry(None).unwrap().0,
             json!({"endpointSecret": "k"})
