@@ -256,7 +256,7 @@ fn upgrade_replaces_the_instance_on_localstack() {
     assert!(
         out.stderr.contains(&format!(
             "warning: instance `Instance` of stack `{stack}` is replaced; it has no EBS data \
-             volume, so what its instance-store disk holds is lost"
+             volume, so what its own disks hold (root volume, instance store) is lost"
         )),
         "{}",
         out.stderr

@@ -394,7 +394,7 @@ pub async fn deploy_stack_with(
                 }
                 Ok(None) => engine.observer.warn(&format!(
                     "instance `{}` of stack `{}` is replaced; it has no EBS data volume, so \
-                     what its instance-store disk holds is lost",
+                     what its own disks hold (root volume, instance store) is lost",
                     row.logical_id, stack.name
                 )),
                 Err(err) => {
