@@ -148,6 +148,8 @@ fn dynabench_mistakes_are_refused_with_their_reason() {
          e1394ce39d3dc8924fd9b65661dfeddc1b7357a0: a branch or tag could change under a running \
          server\n"
     );
+    // The line appended after the sample's.
+    let appended = sample("123456789012", "us-west-1").lines().count() + 1;
     workspace.write_env(&format!(
         "{}DYNABENCH_DECEN_EAAS_SECRET=\"in-the-file\"\n",
         sample("123456789012", "us-west-1")
@@ -156,10 +158,13 @@ fn dynabench_mistakes_are_refused_with_their_reason() {
     out.expect_code(1);
     assert_eq!(
         out.stderr,
-        "error: .env:122: DYNABENCH_DECEN_EAAS_SECRET: is read from the environment or stdin, not \
-         from the .env file, which is easily shared or committed (value hidden)\n\
-         hint: remove the line; export DYNABENCH_DECEN_EAAS_SECRET, or pipe it in with `nodectl \
-         deploy --secret-stdin DYNABENCH_DECEN_EAAS_SECRET --yes`\n"
+        format!(
+            "error: .env:{appended}: DYNABENCH_DECEN_EAAS_SECRET: is read from the environment \
+             or stdin, not from the .env file, which is easily shared or committed (value \
+             hidden)\n\
+             hint: remove the line; export DYNABENCH_DECEN_EAAS_SECRET, or pipe it in with \
+             `nodectl deploy --secret-stdin DYNABENCH_DECEN_EAAS_SECRET --yes`\n"
+        )
     );
     workspace.write_env(&format!(
         "{}NODECTL_NODES=\"a,b\"\n",
@@ -169,8 +174,11 @@ fn dynabench_mistakes_are_refused_with_their_reason() {
     out.expect_code(1);
     assert_eq!(
         out.stderr,
-        "error: .env:122: NODECTL_NODES: names a fleet, and a dynabench plan has one node\n\
-         hint: remove NODECTL_NODES; deploy another .env file for another one\n"
+        format!(
+            "error: .env:{appended}: NODECTL_NODES: names a fleet, and a dynabench plan has one \
+             node\n\
+             hint: remove NODECTL_NODES; deploy another .env file for another one\n"
+        )
     );
 }
 
