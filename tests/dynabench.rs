@@ -18,9 +18,11 @@
 //! OpenAPI body, so its Deployment never completes. The `server` stack then deploys on
 //! LocalStack over a stand-in `api` stack that has the one output it reads (`GatewayUrl`);
 //! LocalStack runs no user data, so what the server runs is the Python suite's to show.
+//! `health` and `restart` reach the server through our SSM double (stub systemctl).
 
 use std::process::Command;
 
+use crate::support::ssm::{Recorded, SsmDouble};
 use crate::support::{repo, runtime, venv_program, Emulator, Workspace};
 
 /// nodectl's Dynabench sample for `account` in `region`.
@@ -203,8 +205,12 @@ fn the_server_user_data_passes_its_tests() {
 #[ignore = "full suite: needs LocalStack (scripts/test installs it)"]
 fn the_task_deploys_its_secrets_stay_in_secrets_manager_and_the_server_follows() {
     let emulator = Emulator::localstack();
-    let mut workspace =
-        Workspace::new(&sample(emulator.account, "us-east-1")).with_emulator(&emulator);
+    // SSM through the double, which runs the day-2 commands' scripts in a sandbox with stub
+    // systemctl and journalctl (the services active) and passes the AMI lookup on.
+    let double = SsmDouble::start(Recorded::Allora, &emulator);
+    let mut workspace = Workspace::new(&sample(emulator.account, "us-east-1"))
+        .with_emulator(&emulator)
+        .with_ssm(&double);
     workspace.set("DYNABENCH_DECEN_EAAS_SECRET", DECEN_CANARY);
     workspace.set("DYNABENCH_ENDPOINT_SECRET", ENDPOINT_CANARY);
     let rt = runtime();
@@ -401,6 +407,27 @@ fn the_task_deploys_its_secrets_stay_in_secrets_manager_and_the_server_follows()
             .unwrap();
         seen.push_str(template.template_body().unwrap_or_default());
     }
+    // The server is the plan's node: health reads both services.
+    let out = workspace.run(&["health"]);
+    out.success();
+    for expected in [
+        "dynabench-my-task-server: ok\n",
+        "  ssm-agent  ok        online\n",
+        "  service    ok        dynabench-builder.service active\n",
+        "  evaluator  ok        dynabench-evaluator.service active\n",
+    ] {
+        assert!(out.stdout.contains(expected), "{expected}\n{}", out.stdout);
+    }
+    let out = workspace.run(&["restart", "--node", "server"]);
+    out.success();
+    assert!(
+        double
+            .file("state/calls")
+            .contains("systemctl restart dynabench-builder.service"),
+        "{}",
+        double.file("state/calls")
+    );
+
     let out = workspace.run(&["outputs", "--output", "json"]);
     out.success();
     seen.push_str(&out.stdout);
