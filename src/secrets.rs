@@ -198,7 +198,8 @@ fn current_entry(secret: &NodeSecret, region: &str, text: &str) -> Result<Option
 }
 
 /// Reads what writing `secret` would do (DescribeSecret, and GetSecretValue when it exists;
-/// read-only calls, made before the user confirms).
+/// read-only calls, made before the user confirms). Errors: the entry cannot be made (a
+/// secret that must be configured is not, and none is stored), or an AWS error.
 pub async fn pending(
     client: &SecretsManager,
     region: &str,
@@ -207,7 +208,9 @@ pub async fn pending(
     let id = &secret.secret_id;
     let read = |err| aws(format!("cannot read the secret `{id}` in `{region}`"), err);
     match client.state(id).await.map_err(read)? {
-        SecretState::Absent => Ok(Pending::Create),
+        // What a new secret would hold: a value nothing can generate must be configured, and
+        // is asked for now, before the user confirms anything.
+        SecretState::Absent => secret.content.entry(None).map(|_| Pending::Create),
         SecretState::ScheduledForDeletion(date) => Ok(Pending::Restore(date)),
         SecretState::Present => {
             let text = client

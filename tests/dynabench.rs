@@ -279,6 +279,20 @@ fn the_task_deploys_its_secrets_stay_in_secrets_manager_and_the_server_follows()
         Some(true)
     );
 
+    // Without its secret, nothing of the api is created: asked for before any change.
+    let out = workspace.run_with(
+        &["deploy", "api", "--yes"],
+        &[("DYNABENCH_ENDPOINT_SECRET", "")],
+    );
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: DYNABENCH_ENDPOINT_SECRET is not set, and no value is stored yet\n\
+         hint: ask the Dynabench admins for the model endpoint secret; give it through the \
+         environment (`export DYNABENCH_ENDPOINT_SECRET`) or `nodectl deploy --secret-stdin \
+         DYNABENCH_ENDPOINT_SECRET --yes`, never in the .env file\n"
+    );
+
     // The api: the package uploaded and the endpoint secret stored, then LocalStack fails on
     // the Lambda functions.
     let out = workspace.run(&["deploy", "api", "--yes"]);
