@@ -150,6 +150,55 @@ fn dynabench_mistakes_are_refused_with_their_reason() {
          e1394ce39d3dc8924fd9b65661dfeddc1b7357a0: a branch or tag could change under a running \
          server\n"
     );
+    // Required keys left empty; values of the wrong shape.
+    let out = workspace.run_with(
+        &["render"],
+        &[("DYNABENCH_TASK_CODE", ""), ("DYNABENCH_ACCOUNT_ID", "")],
+    );
+    out.expect_code(1);
+    assert_eq!(
+        out.stderr,
+        "error: DYNABENCH_TASK_CODE is not set: the stacks and the servers are for one task\n\
+         hint: set it to the last path segment of the task's page on dynabench.org, e.g. \
+         DYNABENCH_TASK_CODE=\"nli\"\n\n\
+         error: DYNABENCH_ACCOUNT_ID is not set: the queues' policies let that account send the \
+         task's messages\n\
+         hint: ask the Dynabench admins for the production account id (12 digits)\n"
+    );
+    for (key, value, message) in [
+        (
+            "DYNABENCH_BUILD_QUEUE",
+            "dev.build",
+            "`dev.build` is not an SQS queue name\n\
+             hint: use 1 to 80 letters, digits, `_` or `-`, e.g. `dev-build`\n",
+        ),
+        (
+            "DYNABENCH_ALLOWED_ORIGIN",
+            "https://dynabench.org/",
+            "`https://dynabench.org/` is not a web origin\n\
+             hint: use scheme://host[:port] with no path, e.g. `https://dynabench.org`\n",
+        ),
+        (
+            "DYNABENCH_API_URL",
+            "http://api.dynabench.org",
+            "`http://api.dynabench.org` is not an https:// URL\n\
+             hint: use https://host[/path], without query or credentials\n",
+        ),
+        (
+            "DYNABENCH_INSTANCE_TYPE",
+            "m7g.2xlarge",
+            "m7g.2xlarge is an AWS Graviton (arm64) instance type; the model build images are \
+             x86_64 only\n\
+             hint: use an x86_64 type such as t3.2xlarge\n",
+        ),
+    ] {
+        let out = workspace.run_with(&["render"], &[(key, value)]);
+        out.expect_code(1);
+        assert_eq!(
+            out.stderr,
+            format!("error: {key} (from process environment): {message}")
+        );
+    }
     // The line appended after the sample's.
     let appended = sample("123456789012", "us-west-1").lines().count() + 1;
     workspace.write_env(&format!(
@@ -348,10 +397,46 @@ fn the_task_deploys_its_secrets_stay_in_secrets_manager_and_the_server_follows()
     }
     assert!(gone("dynabench-my-task-api"));
 
-    // A stand-in api stack with the one output the server reads (not an execute-api host name,
-    // which LocalStack rewrites in outputs).
+    // A stand-in api stack without outputs: the server needs its GatewayUrl, and says so
+    // before anything of it is created.
     rt.block_on(
         cfn.create_stack()
+            .stack_name("dynabench-my-task-api")
+            .template_body(r#"{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#)
+            .send(),
+    )
+    .unwrap();
+    let settled = |stack: &str, status: &str| {
+        for _ in 0..100 {
+            let found = rt
+                .block_on(cfn.describe_stacks().stack_name(stack).send())
+                .unwrap();
+            if found.stacks()[0].stack_status().map(|s| s.as_str()) == Some(status) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{stack} never {status}");
+    };
+    settled("dynabench-my-task-api", "CREATE_COMPLETE");
+    let out = workspace.run(&["deploy", "server", "--yes"]);
+    out.expect_code(1);
+    assert!(
+        out.stderr.ends_with(
+            "error: stack `dynabench-my-task-server` needs the output GatewayUrl of stack \
+             `dynabench-my-task-api`, which does not have it in `us-east-1`\n\
+             hint: deploy `dynabench-my-task-api` first (`nodectl deploy all` deploys both in \
+             order)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(gone("dynabench-my-task-server"));
+
+    // The stand-in with the one output the server reads (not an execute-api host name, which
+    // LocalStack rewrites in outputs).
+    rt.block_on(
+        cfn.update_stack()
             .stack_name("dynabench-my-task-api")
             .template_body(
                 r#"{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
@@ -360,19 +445,7 @@ fn the_task_deploys_its_secrets_stay_in_secrets_manager_and_the_server_follows()
             .send(),
     )
     .unwrap();
-    for _ in 0..100 {
-        let status = rt
-            .block_on(
-                cfn.describe_stacks()
-                    .stack_name("dynabench-my-task-api")
-                    .send(),
-            )
-            .unwrap();
-        if status.stacks()[0].stack_status().map(|s| s.as_str()) == Some("CREATE_COMPLETE") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    settled("dynabench-my-task-api", "UPDATE_COMPLETE");
 
     let out = workspace.run(&["deploy", "server", "--yes", "--outputs-file", "out.json"]);
     out.success();

@@ -115,6 +115,12 @@ impl<'a> Reader<'a> {
             .push(ConfigIssue::key(key, source, message).hint(hint));
     }
 
+    /// Records that a required key without default is not set (`message` names the key).
+    pub fn missing(&mut self, message: &str, hint: &str) {
+        self.issues
+            .push(ConfigIssue::general(message.to_string()).hint(hint.to_string()));
+    }
+
     /// Records a warning.
     pub fn warn(&mut self, message: String) {
         self.warnings.push(message);

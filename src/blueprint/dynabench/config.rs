@@ -301,13 +301,10 @@ pub(super) fn read(settings: &Settings) -> Result<(DynabenchConfig, Vec<String>)
     let task_code = match r.setting("DYNABENCH_TASK_CODE") {
         Some(s) if !s.value.is_empty() => r.checked("DYNABENCH_TASK_CODE", task_code),
         _ => {
-            r.issue(
-                "DYNABENCH_TASK_CODE",
-                &Source::Default,
-                "is not set: the stacks and the servers are for one task".into(),
+            r.missing(
+                "DYNABENCH_TASK_CODE is not set: the stacks and the servers are for one task",
                 "set it to the last path segment of the task's page on dynabench.org, e.g. \
-                 DYNABENCH_TASK_CODE=\"nli\""
-                    .into(),
+                 DYNABENCH_TASK_CODE=\"nli\"",
             );
             None
         }
@@ -315,11 +312,10 @@ pub(super) fn read(settings: &Settings) -> Result<(DynabenchConfig, Vec<String>)
     let dynabench_account = match r.setting("DYNABENCH_ACCOUNT_ID") {
         Some(s) if !s.value.is_empty() => r.checked("DYNABENCH_ACCOUNT_ID", dynabench_account),
         _ => {
-            r.issue(
-                "DYNABENCH_ACCOUNT_ID",
-                &Source::Default,
-                "is not set: the queues' policies let that account send the task's messages".into(),
-                "ask the Dynabench admins for the production account id (12 digits)".into(),
+            r.missing(
+                "DYNABENCH_ACCOUNT_ID is not set: the queues' policies let that account send the \
+                 task's messages",
+                "ask the Dynabench admins for the production account id (12 digits)",
             );
             None
         }
