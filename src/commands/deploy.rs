@@ -154,17 +154,16 @@ async fn by_region(
     deployed_only: bool,
 ) -> Result<()> {
     let parts = plan.split_by_region(selected);
-    let mut outputs = OutputsReport::default();
-    let mut failed = Vec::new();
-    let mut deployed = Vec::new();
+    // Every region connected (and, for `upgrade`, every stack found deployed) before the first
+    // change anywhere.
+    let mut sessions = Vec::new();
     for (part, ids) in &parts {
-        let selected = part.with_ids(ids);
         let session = ops::connect(aws_options(global), part).await?;
         let mut engine = session.engine(printer, settings.timeout);
         engine.role_arn = settings.role_arn.clone();
         engine.disable_rollback = settings.disable_rollback;
         if deployed_only {
-            for stack in &selected {
+            for stack in part.with_ids(ids) {
                 let info = engine.describe_for(&stack.name, "upgrade").await?;
                 if info.is_none_or(|info| info.status == "REVIEW_IN_PROGRESS") {
                     return Err(Error::usage(
@@ -181,8 +180,15 @@ async fn by_region(
                 }
             }
         }
+        sessions.push((session, engine));
+    }
+    let mut outputs = OutputsReport::default();
+    let mut failed = Vec::new();
+    let mut deployed = Vec::new();
+    for ((part, ids), (session, engine)) in parts.iter().zip(&sessions) {
+        let selected = part.with_ids(ids);
         request.options.account = session.account.clone();
-        match ops::deploy::deploy(&session, &engine, printer, part, &selected, &request).await {
+        match ops::deploy::deploy(session, engine, printer, part, &selected, &request).await {
             Ok(DeployReport::Outputs(found)) => {
                 deployed.extend(
                     selected
