@@ -260,7 +260,8 @@ impl Plan {
         if requested.is_empty() || requested.iter().any(|id| id == ALL) {
             return Ok(self.stacks.iter().collect());
         }
-        // In a fleet, a node stack's id is `<id>-<node>`: `<id>` selects every node.
+        // In a fleet, a node stack's id is `<id>-<node>`, and a shared stack's copy in another
+        // region `<id>-<region>`: `<id>` selects every node, and every copy.
         let matches = |stack: &StackSpec, id: &str| {
             stack.id == id
                 || (stack.is_node()
@@ -268,6 +269,7 @@ impl Plan {
                         .id
                         .strip_prefix(id)
                         .is_some_and(|rest| rest.starts_with('-')))
+                || stack.id == format!("{id}-{}", stack.region)
         };
         for id in requested {
             if !self.stacks.iter().any(|stack| matches(stack, id)) {

@@ -101,6 +101,19 @@ fn a_node_in_another_region_gets_its_own_common_stack_there() {
     );
     let out = workspace.run(&["render", "common-us-east-2"]);
     out.success();
+    // `common` selects every region's copy.
+    let out = workspace.run(&["render", "common"]);
+    out.success();
+    let commons: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&String> = commons.as_object().unwrap().keys().collect();
+    assert_eq!(
+        names,
+        [
+            "allora-edge-common",
+            "allora-edge-common-us-east-2",
+            "allora-edge-common-eu-west-1"
+        ]
+    );
     // Each stack at its region's prices: eu-west-1 is not in the built-in table.
     let out = workspace.run(&["cost", "--output", "json"]);
     out.success();
