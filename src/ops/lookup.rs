@@ -97,7 +97,8 @@ pub async fn resolve(
                 "keeping the {} of the deployed stack `{}`: {}",
                 match lookup {
                     Lookup::DefaultVpc { .. } => "network",
-                    _ => "AMI",
+                    Lookup::Ami { .. } => "AMI",
+                    Lookup::Output { .. } => "output",
                 },
                 stack.name,
                 kept.iter()

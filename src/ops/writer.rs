@@ -13,7 +13,7 @@ use crate::stack::Engine;
 
 use super::lookup;
 
-/// Where a stack's [`Step::WriteSecret`] steps write.
+/// The clients a stack's [`Step::WriteSecret`] and [`Step::Upload`] steps write with.
 pub struct SecretWriter {
     /// The Secrets Manager client.
     pub client: SecretsManager,
