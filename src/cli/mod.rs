@@ -129,7 +129,8 @@ pub(crate) enum Command {
     /// The checks: the instance runs and passes EC2's status checks, the SSM agent is online,
     /// the node's service is active, its containers run, and the node's own probes pass
     /// (Theta: edgecore.GetStatus and GetPeers on 17888, edgelauncher on 15888; Allora: the
-    /// inference server's health URL and the worker's metrics on 2112).
+    /// inference server's health URL and the worker's metrics on 2112; Dynabench: the
+    /// evaluation server's service besides the build server's).
     Health(HealthArgs),
 
     /// Print the node's logs: the cloud-init output (installation, first start), the node
